@@ -1,0 +1,140 @@
+#include "cli.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <ctime>
+#include <iostream>
+#include <stdexcept>
+#include <system_error>
+
+namespace netdemo::cli {
+
+bool parse(const command_info& info, const std::vector<std::string>& args,
+           po::options_description& options, const po::positional_options_description& positional,
+           po::variables_map& vm) {
+  options.add_options()("help,h", "show this help and exit");
+  try {
+    po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "Usage: netdemo " << info.name << ' ' << info.synopsis << "\n\n"
+                << info.summary << "\n\n"
+                << options << "\nExamples:\n"
+                << info.examples << "\nExit codes: see 'netdemo --help' or docs/exit-codes.md.\n";
+      return false;
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw error(exit_code::usage, e.what());
+  }
+  return true;
+}
+
+std::chrono::milliseconds parse_duration(const std::string& text, const std::string& option) {
+  auto bad = [&] {
+    return error(exit_code::usage, "invalid duration '" + text + "' for --" + option +
+                                       " (examples: 300, 2.5s, 100ms)");
+  };
+  std::size_t used = 0;
+  double value = 0;
+  try {
+    value = std::stod(text, &used);
+  } catch (const std::exception&) {
+    throw bad();
+  }
+  std::string const unit = text.substr(used);
+  double ms = 0;
+  if (unit.empty() || unit == "s") {
+    ms = value * 1000.0;
+  } else if (unit == "ms") {
+    ms = value;
+  } else {
+    throw bad();
+  }
+  if (!std::isfinite(ms) || ms < 0 || ms > 1e12) throw bad();
+  return std::chrono::milliseconds(static_cast<long long>(std::llround(ms)));
+}
+
+std::uint16_t parse_port(int value) {
+  if (value < 0 || value > 65535) {
+    throw error(exit_code::usage, "port " + std::to_string(value) + " is out of range (0-65535)");
+  }
+  return static_cast<std::uint16_t>(value);
+}
+
+namespace {
+
+std::string clock_now() {
+  std::time_t const t = std::time(nullptr);
+  std::tm tm{};
+  ::localtime_r(&t, &tm);
+  char buf[16];
+  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+  return buf;
+}
+
+}  // namespace
+
+net::log_sink make_server_log(std::string transport, std::string role, bool quiet) {
+  return [transport = std::move(transport), role = std::move(role), quiet](const net::event& e) {
+    using net::event_kind;
+    std::string line;
+    std::string const peer(e.peer);
+    std::string const detail(e.detail);
+    switch (e.kind) {
+      case event_kind::listening:
+        line = "Listening on " + transport + " " + peer + " (role " + role + "); Ctrl+C stops";
+        break;
+      case event_kind::opened:
+        if (quiet) return;
+        line = "Accept new connection from " + peer + "...";
+        break;
+      case event_kind::closed:
+        if (quiet) return;
+        line = "Connection from " + peer + " closed (" + detail + ", " +
+               std::to_string(e.bytes_in) + " bytes in, " + std::to_string(e.bytes_out) +
+               " out).";
+        break;
+      case event_kind::refused:
+        line = "Refused " + peer + ": " + detail;
+        break;
+      case event_kind::dropped:
+        line = "Dropped a datagram from " + peer + ": " + detail;
+        break;
+      case event_kind::datagram:
+        line = "Received from " + peer + " (" + std::to_string(e.bytes_in) + " bytes), replied " +
+               std::to_string(e.bytes_out) + " bytes.";
+        break;
+      case event_kind::warning:
+        line = "Warning: " + (peer.empty() ? "" : peer + ": ") + detail;
+        break;
+      case event_kind::error:
+        line = "Error: " + (peer.empty() ? "" : peer + ": ") + detail;
+        break;
+      case event_kind::stopping:
+        line = "Stopping: no new connections" + (detail.empty() ? "" : "; " + detail);
+        break;
+    }
+    std::printf("%s %s\n", clock_now().c_str(), line.c_str());
+    std::fflush(stdout);
+  };
+}
+
+int guarded(const std::string& command, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const error& e) {
+    std::cerr << "netdemo " << command << ": " << e.what() << '\n';
+    if (e.code() == exit_code::usage) {
+      std::cerr << "Try 'netdemo " << command << " --help'.\n";
+    }
+    return static_cast<int>(e.code());
+  } catch (const std::system_error& e) {
+    std::cerr << "netdemo " << command << ": " << e.what() << '\n';
+    return static_cast<int>(exit_code::failure);
+  } catch (const std::exception& e) {
+    std::cerr << "netdemo " << command << ": " << e.what() << '\n';
+    return static_cast<int>(exit_code::failure);
+  }
+}
+
+}  // namespace netdemo::cli

@@ -1,0 +1,298 @@
+// tcp-client and udp-client: the seed clients, with timeouts and an interactive mode.
+#include <unistd.h>
+
+#include <csignal>
+#include <deque>
+#include <iostream>
+#include <optional>
+#include <thread>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+#include "cli.hpp"
+#include "netdemo/client/datagram_client.hpp"
+#include "netdemo/client/stream_client.hpp"
+
+namespace netdemo::cli {
+
+namespace {
+
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+struct client_settings {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string unix_path;
+  std::vector<std::string> messages;
+  std::string eol;  // appended to each message sent
+  milliseconds timeout{};
+  milliseconds connect_timeout{};
+  milliseconds greeting_wait{};
+  milliseconds pause{};
+  int retries = 0;
+};
+
+void add_client_options(po::options_description& o, bool stream) {
+  o.add_options()
+      ("host", po::value<std::string>()->default_value("127.0.0.1"), "server address or name")
+      ("port,p", po::value<int>()->default_value(9999), "server port")
+      ("unix", po::value<std::string>(), "talk to a Unix socket at this path instead of IP")
+      ("eol", po::value<std::string>()->default_value("none"),
+       "ending added to each message sent: none (seed style), lf or crlf")
+      ("timeout,t", po::value<std::string>()->default_value(stream ? "10s" : "2s"),
+       stream ? "how long to wait for each reply" : "how long to wait for each reply before resending");
+  if (stream) {
+    o.add_options()
+        ("connect-timeout", po::value<std::string>()->default_value("10s"), "how long to wait for the connection")
+        ("greeting-wait", po::value<std::string>()->default_value("250ms"),
+         "how long to wait for a greeting before the first message (0: do not wait)")
+        ("pause", po::value<std::string>()->default_value("50ms"),
+         "a reply without a line ending is complete once the server is quiet this long");
+  } else {
+    o.add_options()("retries", po::value<int>()->default_value(3), "resends after a timeout before giving up (exit 28)");
+  }
+  o.add_options()("message", po::value<std::vector<std::string>>(), "messages (positional)");
+}
+
+client_settings read_client_settings(const po::variables_map& vm, bool stream) {
+  client_settings s;
+  s.host = vm["host"].as<std::string>();
+  s.port = parse_port(vm["port"].as<int>());
+  if (vm.count("unix")) s.unix_path = vm["unix"].as<std::string>();
+  if (vm.count("message")) s.messages = vm["message"].as<std::vector<std::string>>();
+  auto const eol = vm["eol"].as<std::string>();
+  if (eol == "lf") s.eol = "\n";
+  else if (eol == "crlf") s.eol = "\r\n";
+  else if (eol != "none") throw error(exit_code::usage, "--eol must be none, lf or crlf");
+  s.timeout = parse_duration(vm["timeout"].as<std::string>(), "timeout");
+  if (stream) {
+    s.connect_timeout = parse_duration(vm["connect-timeout"].as<std::string>(), "connect-timeout");
+    s.greeting_wait = parse_duration(vm["greeting-wait"].as<std::string>(), "greeting-wait");
+    s.pause = parse_duration(vm["pause"].as<std::string>(), "pause");
+  } else {
+    s.retries = vm["retries"].as<int>();
+    if (s.retries < 0) throw error(exit_code::usage, "--retries must be 0 or more");
+  }
+  if (s.timeout.count() == 0) throw error(exit_code::usage, "--timeout must be above 0");
+  return s;
+}
+
+/// Prints one reply on its own line.
+void print_reply(std::string_view data) {
+  std::cout << data;
+  if (!data.empty() && data.back() != '\n') std::cout << '\n';
+  std::cout.flush();
+}
+
+/// Lines typed on stdin, read by a thread (stdin may be a file, which epoll cannot watch)
+/// and handed to the io_context.
+class stdin_lines {
+ public:
+  explicit stdin_lines(asio::io_context& ioc) : ioc_(ioc), ready_(ioc) {
+    std::thread([this] {
+      std::string line;
+      while (std::getline(std::cin, line)) {
+        if (!line.empty() && line.back() == '\r') line.pop_back();
+        asio::post(ioc_, [this, line] { lines_.push_back(line); ready_.cancel(); });
+      }
+      asio::post(ioc_, [this] { eof_ = true; ready_.cancel(); });
+    }).detach();
+  }
+
+  /// The next line, or nullopt at end of input.
+  asio::awaitable<std::optional<std::string>> next() {
+    while (lines_.empty() && !eof_) {
+      ready_.expires_at(asio::steady_timer::time_point::max());
+      co_await ready_.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (lines_.empty()) co_return std::nullopt;
+    std::string line = std::move(lines_.front());
+    lines_.pop_front();
+    co_return line;
+  }
+
+ private:
+  asio::io_context& ioc_;
+  asio::steady_timer ready_;
+  std::deque<std::string> lines_;
+  bool eof_ = false;
+};
+
+/// Runs `task` on `ioc`; Ctrl+C ends the program with exit 130.
+int run_client(asio::io_context& ioc, asio::awaitable<int> task) {
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  int code = 0;
+  bool interrupted = false;
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (ec) return;
+    interrupted = true;
+    ioc.stop();
+  });
+  std::exception_ptr failure;
+  asio::co_spawn(ioc, std::move(task), [&](std::exception_ptr e, int c) {
+    failure = e;
+    code = c;
+    boost::system::error_code ignored;
+    signals.cancel(ignored);
+  });
+  ioc.run();
+  if (interrupted) {
+    std::cout.flush();
+    std::cerr << "Interrupted.\n";
+    return static_cast<int>(exit_code::interrupted);
+  }
+  if (failure) std::rethrow_exception(failure);
+  return code;
+}
+
+template <class Client>
+asio::awaitable<int> stream_session(Client client, client_settings s, asio::io_context& ioc) {
+  using client::reply_framing;
+  auto const framing = s.eol.empty() ? reply_framing::pause : reply_framing::line;
+  if (s.messages.empty()) {
+    // Interactive: print what the server sends while sending what the user types.
+    bool server_closed = false;
+    asio::steady_timer done(ioc, asio::steady_timer::time_point::max());
+    auto printer = [&]() -> asio::awaitable<void> {
+      for (;;) {
+        auto r = co_await client.read_reply(std::chrono::hours(24), s.pause, reply_framing::pause);
+        print_reply(r.data);
+        if (r.eof) break;
+      }
+      server_closed = true;
+      done.cancel();
+    };
+    asio::co_spawn(ioc, printer(), [&](std::exception_ptr e) {
+      if (e) {
+        try { std::rethrow_exception(e); } catch (const std::exception& x) {
+          std::cerr << "netdemo tcp-client: " << x.what() << '\n';
+        }
+      }
+      server_closed = true;
+      done.cancel();
+    });
+    stdin_lines input(ioc);
+    while (!server_closed) {
+      auto line = co_await input.next();
+      if (!line || server_closed) break;
+      co_await client.send(*line + s.eol);
+    }
+    if (!server_closed) {
+      // End of input: half-close and show what the server still sends.
+      client.shutdown_send();
+      done.expires_after(s.timeout);
+      co_await done.async_wait(asio::as_tuple(asio::use_awaitable));
+    }
+    if (server_closed) std::cerr << "Connection closed by the server.\n";
+    co_return 0;
+  }
+  if (s.greeting_wait.count() > 0) {
+    auto g = co_await client.read_reply(s.greeting_wait, s.pause, reply_framing::pause);
+    print_reply(g.data);
+    if (g.eof) throw error(exit_code::failure, "the server closed the connection at once");
+  }
+  for (std::size_t i = 0; i < s.messages.size(); ++i) {
+    co_await client.send(s.messages[i] + s.eol);
+    auto r = co_await client.read_reply(s.timeout, s.pause, framing);
+    if (r.timed_out) {
+      throw error(exit_code::timeout, "no reply to '" + s.messages[i] + "' within " +
+                                          std::to_string(s.timeout.count()) + " ms");
+    }
+    print_reply(r.data);
+    if (r.eof) {
+      if (i + 1 < s.messages.size()) {
+        throw error(exit_code::failure, "the server closed the connection after '" +
+                                            s.messages[i] + "'");
+      }
+      co_return 0;
+    }
+  }
+  // Done: half-close, so the server sees EOF, and print anything it still sends.
+  client.shutdown_send();
+  for (;;) {
+    auto r = co_await client.read_reply(s.timeout, s.pause, reply_framing::pause);
+    print_reply(r.data);
+    if (r.eof || r.timed_out) break;
+  }
+  co_return 0;
+}
+
+template <class Client>
+asio::awaitable<int> datagram_session(Client client, client_settings s, asio::io_context& ioc) {
+  auto ask = [&](const std::string& msg) -> asio::awaitable<void> {
+    auto r = co_await client.request(msg + s.eol, s.timeout, s.retries);
+    if (r.truncated) std::cerr << "warning: the reply was cut at 65536 bytes\n";
+    print_reply(r.data);
+  };
+  if (!s.messages.empty()) {
+    for (const auto& m : s.messages) co_await ask(m);
+    co_return 0;
+  }
+  stdin_lines input(ioc);
+  while (auto line = co_await input.next()) co_await ask(*line);
+  co_return 0;
+}
+
+}  // namespace
+
+int tcp_client(const std::vector<std::string>& args) {
+  command_info const info{
+      "tcp-client", "[options] [MESSAGE...]",
+      "Connect to a stream server, print its greeting (if it sends one), send each MESSAGE\n"
+      "and print each reply on its own line (seed 003's client). Messages go as bare words,\n"
+      "as the seed sends them; --eol lf sends lines instead. With no MESSAGE, lines typed on\n"
+      "stdin are sent as they come and everything the server sends is printed; at end of\n"
+      "input the client half-closes and prints what still arrives.",
+      "  netdemo tcp-client Michael Tracy Sarah  # Welcome! / Hello, Michael! / ...\n"
+      "  netdemo tcp-client --port 9999          # interactive; Ctrl+D ends\n"
+      "  netdemo tcp-client --unix /tmp/echo.sock --eol lf hello\n"};
+  po::options_description o("Options");
+  add_client_options(o, true);
+  po::positional_options_description pos;
+  pos.add("message", -1);
+  po::variables_map vm;
+  if (!parse(info, args, o, pos, vm)) return 0;
+  auto s = read_client_settings(vm, true);
+  asio::io_context ioc(1);
+  auto task = [&]() -> asio::awaitable<int> {
+    if (!s.unix_path.empty()) {
+      co_return co_await stream_session(co_await client::connect_unix(s.unix_path, s.connect_timeout), s, ioc);
+    }
+    co_return co_await stream_session(co_await client::connect_tcp(s.host, s.port, s.connect_timeout), s, ioc);
+  };
+  return run_client(ioc, task());
+}
+
+int udp_client(const std::vector<std::string>& args) {
+  command_info const info{
+      "udp-client", "[options] [MESSAGE...]",
+      "Send each MESSAGE as one datagram and print each reply on its own line (seeds 000 and\n"
+      "001). A lost datagram is sent again after --timeout, up to --retries times; then the\n"
+      "client gives up with exit 28 instead of waiting forever. With no MESSAGE, each line\n"
+      "typed on stdin is one datagram.",
+      "  netdemo udp-client Michael Tracy Sarah  # Hello, Michael! / ...\n"
+      "  netdemo udp-client --port 8080 hello    # against 'udp-server --role upper --port 8080'\n"
+      "  netdemo udp-client --unix /tmp/echo.dgram ping\n"};
+  po::options_description o("Options");
+  add_client_options(o, false);
+  po::positional_options_description pos;
+  pos.add("message", -1);
+  po::variables_map vm;
+  if (!parse(info, args, o, pos, vm)) return 0;
+  auto s = read_client_settings(vm, false);
+  asio::io_context ioc(1);
+  auto task = [&]() -> asio::awaitable<int> {
+    if (!s.unix_path.empty()) {
+      co_return co_await datagram_session(co_await client::connect_unix_datagram(s.unix_path), s, ioc);
+    }
+    co_return co_await datagram_session(co_await client::connect_udp(s.host, s.port), s, ioc);
+  };
+  return run_client(ioc, task());
+}
+
+}  // namespace netdemo::cli

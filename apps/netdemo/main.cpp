@@ -1,0 +1,63 @@
+// netdemo: one executable, the role picked by a subcommand.
+#include <cstring>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli.hpp"
+
+namespace {
+
+struct subcommand {
+  const char* name;
+  int (*run)(const std::vector<std::string>&);
+  const char* summary;
+};
+
+constexpr subcommand subcommands[] = {
+    {"tcp-server", netdemo::cli::tcp_server, "serve hello/echo/upper over TCP or a Unix stream socket"},
+    {"udp-server", netdemo::cli::udp_server, "serve hello/echo/upper over UDP or a Unix datagram socket"},
+    {"tcp-client", netdemo::cli::tcp_client, "send messages to a stream server and print the replies"},
+    {"udp-client", netdemo::cli::udp_client, "send datagrams and print the replies (timeout, retries)"},
+};
+
+void print_usage(std::ostream& os) {
+  os << "Usage: netdemo <command> [options]   (netdemo <command> --help for each)\n\n"
+        "Asynchronous socket programs from the Python socket tutorials, in C++.\n\nCommands:\n";
+  for (const auto& c : subcommands) {
+    os << "  " << c.name << std::string(14 - std::strlen(c.name), ' ') << c.summary << '\n';
+  }
+  os << "\nExamples:\n"
+        "  netdemo tcp-server --port 9999\n"
+        "  netdemo tcp-client --port 9999 Michael Tracy Sarah\n"
+        "  netdemo udp-server --role upper\n\n"
+        "Exit codes: 0 ok, 1 runtime failure, 2 usage, 6 cannot resolve, 7 cannot connect,\n"
+        "8 malformed reply, 18 partial body, 22 HTTP error (--fail), 23 write error,\n"
+        "28 timeout, 47 too many redirects, 60 TLS verification failed, 130 interrupted.\n";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) {
+    print_usage(std::cerr);
+    return 2;
+  }
+  std::string const command = args.front();
+  if (command == "-h" || command == "--help" || command == "help") {
+    print_usage(std::cout);
+    return 0;
+  }
+  if (command == "--version" || command == "-V") {
+    std::cout << "netdemo " << NETDEMO_VERSION << '\n';
+    return 0;
+  }
+  args.erase(args.begin());
+  for (const auto& c : subcommands) {
+    if (command == c.name) return netdemo::cli::guarded(command, [&] { return c.run(args); });
+  }
+  std::cerr << "netdemo: unknown command '" << command << "'\n\n";
+  print_usage(std::cerr);
+  return 2;
+}

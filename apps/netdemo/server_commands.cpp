@@ -1,0 +1,201 @@
+// tcp-server and udp-server: parse options, open sockets, run the role, handle signals.
+#include <csignal>
+#include <cstdio>
+#include <optional>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "cli.hpp"
+#include "netdemo/net/datagram_server.hpp"
+#include "netdemo/net/endpoints.hpp"
+#include "netdemo/net/stream_server.hpp"
+#include "netdemo/proto/roles.hpp"
+
+namespace netdemo::cli {
+
+namespace {
+
+namespace asio = boost::asio;
+
+struct server_settings {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string unix_path;
+  std::string role;
+  net::server_limits limits;
+  std::chrono::milliseconds grace{};
+  bool quiet = false;
+};
+
+std::string role_list() {
+  std::string s;
+  for (auto r : proto::role_names) s += (s.empty() ? "" : "|") + std::string(r);
+  return s;
+}
+
+void add_server_options(po::options_description& o, bool stream) {
+  o.add_options()
+      ("host", po::value<std::string>()->default_value("127.0.0.1"),
+       "address or name to bind; '::' = every IPv6 and IPv4 address, '0.0.0.0' = every IPv4")
+      ("port,p", po::value<int>()->default_value(9999), "port to bind; 0 picks a free one (printed)")
+      ("unix", po::value<std::string>(), "serve on a Unix socket at this path instead of IP")
+      ("role,r", po::value<std::string>()->default_value("hello"), ("what to answer: " + role_list()).c_str());
+  if (stream) {
+    o.add_options()
+        ("max-conns", po::value<std::size_t>()->default_value(1024), "concurrent connections; more get a one-line refusal")
+        ("idle-timeout", po::value<std::string>()->default_value("300s"), "close a connection silent this long")
+        ("max-line", po::value<std::size_t>()->default_value(64 * 1024), "longest line (bytes) a text role accepts")
+        ("pause", po::value<std::string>()->default_value("20ms"), "quiet time after which unterminated bytes are a message")
+        ("grace", po::value<std::string>()->default_value("5s"), "on Ctrl+C/SIGTERM, time open sessions get to finish");
+  } else {
+    o.add_options()
+        ("max-datagram", po::value<std::size_t>()->default_value(64 * 1024), "largest datagram answered; longer ones are dropped");
+  }
+  o.add_options()
+      ("quiet,q", "do not log each connection")
+      ("verbose,v", "also log each datagram");
+}
+
+server_settings read_server_settings(const po::variables_map& vm, bool stream) {
+  server_settings s;
+  s.host = vm["host"].as<std::string>();
+  s.port = parse_port(vm["port"].as<int>());
+  if (vm.count("unix")) s.unix_path = vm["unix"].as<std::string>();
+  s.role = vm["role"].as<std::string>();
+  bool known = false;
+  for (auto r : proto::role_names) known = known || r == s.role;
+  if (!known) throw error(exit_code::usage, "unknown role '" + s.role + "' (roles: " + role_list() + ")");
+  if (stream) {
+    s.limits.max_connections = vm["max-conns"].as<std::size_t>();
+    s.limits.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>(), "idle-timeout");
+    s.limits.max_line = vm["max-line"].as<std::size_t>();
+    s.limits.pause = parse_duration(vm["pause"].as<std::string>(), "pause");
+    s.grace = parse_duration(vm["grace"].as<std::string>(), "grace");
+    if (s.limits.max_line == 0) throw error(exit_code::usage, "--max-line must be at least 1");
+    if (s.limits.idle_timeout.count() == 0) throw error(exit_code::usage, "--idle-timeout must be above 0");
+  } else {
+    s.limits.max_datagram = vm["max-datagram"].as<std::size_t>();
+    if (s.limits.max_datagram == 0 || s.limits.max_datagram > 16 * 1024 * 1024) {
+      throw error(exit_code::usage, "--max-datagram must be between 1 and 16777216");
+    }
+  }
+  s.quiet = vm.count("quiet") > 0;
+  s.limits.log_datagrams = vm.count("verbose") > 0;
+  return s;
+}
+
+/// Runs `server` on `ioc` until it stops. First SIGINT/SIGTERM: graceful stop; second:
+/// abort. Returns the exit code (130 after SIGINT, 0 after SIGTERM or a normal end).
+template <class Server>
+int run_until_signalled(asio::io_context& ioc, Server& server, std::chrono::milliseconds grace) {
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  int code = 0;
+  int signals_seen = 0;
+  std::function<void(boost::system::error_code, int)> on_signal =
+      [&](boost::system::error_code ec, int signo) {
+        if (ec) return;
+        ++signals_seen;
+        if (signals_seen == 1) {
+          code = signo == SIGINT ? static_cast<int>(exit_code::interrupted) : 0;
+          server.stop(grace);
+        } else {
+          std::printf("Second signal: closing every connection now.\n");
+          std::fflush(stdout);
+          server.abort();
+        }
+        signals.async_wait(on_signal);
+      };
+  signals.async_wait(on_signal);
+  std::exception_ptr failure;
+  asio::co_spawn(ioc, server.run(), [&](std::exception_ptr e) {
+    failure = e;
+    boost::system::error_code ignored;
+    signals.cancel(ignored);
+  });
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+  return code;
+}
+
+template <class Handler>
+int serve_stream(const server_settings& s, Handler prototype) {
+  asio::io_context ioc(1);
+  if (!s.unix_path.empty()) {
+    using proto_t = asio::local::stream_protocol;
+    std::vector<proto_t::acceptor> acceptors;
+    acceptors.push_back(net::open_unix_listener(ioc.get_executor(), s.unix_path));
+    net::unix_path_owner owner(s.unix_path);
+    net::stream_server<proto_t, Handler> server(std::move(acceptors), std::move(prototype),
+                                                s.limits, make_server_log("unix", s.role, s.quiet));
+    return run_until_signalled(ioc, server, s.grace);
+  }
+  auto acceptors = net::open_tcp_listeners(ioc.get_executor(), s.host, s.port);
+  net::stream_server<asio::ip::tcp, Handler> server(std::move(acceptors), std::move(prototype),
+                                                    s.limits, make_server_log("tcp", s.role, s.quiet));
+  return run_until_signalled(ioc, server, s.grace);
+}
+
+template <class Handler>
+int serve_datagram(const server_settings& s, Handler handler) {
+  asio::io_context ioc(1);
+  if (!s.unix_path.empty()) {
+    using proto_t = asio::local::datagram_protocol;
+    auto socket = net::open_unix_datagram(ioc.get_executor(), s.unix_path);
+    net::unix_path_owner owner(s.unix_path);
+    net::datagram_server<proto_t, Handler> server(std::move(socket), std::move(handler), s.limits,
+                                                  make_server_log("unix-dgram", s.role, s.quiet));
+    return run_until_signalled(ioc, server, s.grace);
+  }
+  auto socket = net::open_udp_socket(ioc.get_executor(), s.host, s.port);
+  net::datagram_server<asio::ip::udp, Handler> server(std::move(socket), std::move(handler),
+                                                      s.limits, make_server_log("udp", s.role, s.quiet));
+  return run_until_signalled(ioc, server, s.grace);
+}
+
+}  // namespace
+
+int tcp_server(const std::vector<std::string>& args) {
+  command_info const info{
+      "tcp-server", "[options]",
+      "Serve a role over TCP (or a Unix stream socket with --unix). The default role 'hello'\n"
+      "greets with 'Welcome!' and answers each message with 'Hello, <msg>!'; 'exit' closes.\n"
+      "Messages are lines (LF, CRLF or CR) or bare words followed by a pause; replies end\n"
+      "the way the request ended. 'echo' returns bytes unchanged; 'upper' upper-cases.",
+      "  netdemo tcp-server                      # hello on 127.0.0.1:9999\n"
+      "  netdemo tcp-server --host :: --port 0   # every address, a free port\n"
+      "  netdemo tcp-server --role echo --unix /tmp/echo.sock\n"};
+  po::options_description o("Options");
+  add_server_options(o, true);
+  po::variables_map vm;
+  if (!parse(info, args, o, {}, vm)) return 0;
+  auto const s = read_server_settings(vm, true);
+  int code = 0;
+  proto::with_stream_role(s.role, proto::role_settings{s.limits.max_line},
+                          [&](auto handler) { code = serve_stream(s, std::move(handler)); });
+  return code;
+}
+
+int udp_server(const std::vector<std::string>& args) {
+  command_info const info{
+      "udp-server", "[options]",
+      "Serve a role over UDP (or a Unix datagram socket with --unix). Each datagram is one\n"
+      "message; one trailing line ending is kept off the message and put back on the reply.\n"
+      "'hello' answers 'Hello, <msg>!', 'upper' upper-cases (seed 001), 'echo' returns the\n"
+      "datagram unchanged. Datagrams over --max-datagram are dropped, never answered cut.",
+      "  netdemo udp-server                      # hello on 127.0.0.1:9999/udp\n"
+      "  netdemo udp-server --role upper --port 8080\n"
+      "  netdemo udp-server --role echo --unix /tmp/echo.dgram\n"};
+  po::options_description o("Options");
+  add_server_options(o, false);
+  po::variables_map vm;
+  if (!parse(info, args, o, {}, vm)) return 0;
+  auto s = read_server_settings(vm, false);
+  int code = 0;
+  proto::with_datagram_role(s.role, proto::role_settings{},
+                            [&](auto handler) { code = serve_datagram(s, std::move(handler)); });
+  return code;
+}
+
+}  // namespace netdemo::cli

@@ -1,0 +1,65 @@
+// A request/reply client for datagram roles (UDP or Unix datagram), with a timeout and
+// retries: the seed's client waits forever for a lost datagram; this one does not.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/local/datagram_protocol.hpp>
+
+#include "netdemo/exit_codes.hpp"
+
+namespace netdemo::client {
+
+namespace asio = boost::asio;
+
+/// Largest reply taken whole; a longer one is reported as truncated.
+inline constexpr std::size_t max_reply_datagram = 64 * 1024;
+
+/// One answered request.
+struct datagram_reply {
+  std::string data;
+  int attempts = 1;        ///< datagrams sent before the reply came
+  bool truncated = false;  ///< the reply was longer than max_reply_datagram
+};
+
+/// A connected datagram socket (so ICMP "port unreachable" is reported as refused).
+template <class Protocol>
+class datagram_client {
+ public:
+  using socket_type = typename Protocol::socket;
+
+  explicit datagram_client(socket_type socket)
+      : socket_(std::move(socket)), buf_(max_reply_datagram + 1) {}
+
+  socket_type& socket() noexcept { return socket_; }
+
+  /// Sends `msg` and waits `timeout` for the reply, resending up to `retries` times.
+  /// Errors: timeout (28) when no reply came, cannot_connect (7) when refused.
+  asio::awaitable<datagram_reply> request(std::string_view msg, std::chrono::milliseconds timeout,
+                                          int retries);
+
+ private:
+  void drain_stale() noexcept;
+
+  socket_type socket_;
+  std::vector<char> buf_;
+};
+
+extern template class datagram_client<asio::ip::udp>;
+extern template class datagram_client<asio::local::datagram_protocol>;
+
+/// Resolves `host` and connects a UDP socket to it. Errors: cannot_resolve (6).
+asio::awaitable<datagram_client<asio::ip::udp>> connect_udp(std::string host, std::uint16_t port);
+
+/// Connects a Unix datagram socket to `path`, bound to an automatic abstract address
+/// so that the server can answer. Errors: cannot_connect (7).
+asio::awaitable<datagram_client<asio::local::datagram_protocol>> connect_unix_datagram(
+    std::string path);
+
+}  // namespace netdemo::client

@@ -1,0 +1,36 @@
+// One exit-code table for every subcommand (docs/exit-codes.md).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace netdemo {
+
+/// Process exit codes; the numbers follow curl's where curl has one.
+enum class exit_code : int {
+  ok = 0,
+  failure = 1,          ///< runtime failure (bind error, I/O error, server closed early)
+  usage = 2,            ///< bad command line
+  cannot_resolve = 6,   ///< host name lookup failed
+  cannot_connect = 7,   ///< connection refused / unreachable
+  malformed_reply = 8,  ///< the server's reply could not be understood
+  partial_body = 18,    ///< a body was cut short
+  http_error = 22,      ///< HTTP status >= 400 with --fail
+  write_error = 23,     ///< writing output failed
+  timeout = 28,         ///< no answer in time
+  too_many_redirects = 47,
+  tls_verify = 60,      ///< TLS certificate verification failed
+  interrupted = 130,    ///< SIGINT
+};
+
+/// A failure that maps to an exit code; `what()` is the one line the user sees.
+class error : public std::runtime_error {
+ public:
+  error(exit_code code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  exit_code code() const noexcept { return code_; }
+
+ private:
+  exit_code code_;
+};
+
+}  // namespace netdemo

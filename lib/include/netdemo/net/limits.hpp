@@ -1,0 +1,28 @@
+// The limits that protect a server. Every one is an option with a documented default
+// (docs/limits.md).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+
+namespace netdemo::net {
+
+/// Limits and timings of one server.
+struct server_limits {
+  /// Concurrent stream sessions; one more gets a one-line refusal and is closed.
+  std::size_t max_connections = 1024;
+  /// A stream session with no input for this long is closed (reason `idle`).
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(300)};
+  /// Longest line a text role accepts, terminator excluded.
+  std::size_t max_line = 64 * 1024;
+  /// Largest datagram answered; a longer one is dropped, never answered truncated.
+  std::size_t max_datagram = 64 * 1024;
+  /// How long a peer must stay quiet before an unterminated tail counts as a message.
+  std::chrono::milliseconds pause{std::chrono::milliseconds(20)};
+  /// Wait before accepting again when the process is out of file descriptors.
+  std::chrono::milliseconds accept_backoff{std::chrono::milliseconds(100)};
+  /// Report every answered datagram (event_kind::datagram).
+  bool log_datagrams = false;
+};
+
+}  // namespace netdemo::net

@@ -1,0 +1,114 @@
+// Session logic that transports drive: framing + a protocol, still without any I/O.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+
+#include "netdemo/proto/line_framer.hpp"
+#include "netdemo/proto/protocols.hpp"
+
+namespace netdemo::proto {
+
+/// What a stream session does after handling input.
+enum class verdict : std::uint8_t {
+  keep_open,  ///< wait for more input
+  quit,       ///< the peer asked to close (`exit`): close after the queued output
+  too_long,   ///< a line went over the cap: an error line is queued, then close
+};
+
+/// The word that closes a text session, whatever line ending follows it.
+inline constexpr std::string_view quit_word = "exit";
+
+/// Drives a message protocol over a byte stream: frames lines, answers each one with
+/// the request's line ending, closes on `exit`, and caps line length.
+template <message_protocol Protocol>
+class text_stream_handler {
+ public:
+  text_stream_handler(Protocol protocol, std::size_t max_line)
+      : protocol_(std::move(protocol)), framer_(max_line) {}
+
+  /// Appends the greeting, if the protocol has one.
+  void greet(std::string& out) const { out.append(protocol_.greeting()); }
+
+  /// Frames `in` and appends every reply to `out`.
+  verdict on_bytes(std::string_view in, std::string& out) {
+    auto answer = [&](std::string_view msg, line_ending e) { return answer_one(msg, e, out); };
+    switch (framer_.feed(in, answer)) {
+      case feed_status::consumed: return verdict::keep_open;
+      case feed_status::stopped: return verdict::quit;
+      case feed_status::too_long: break;
+    }
+    out.append("ERR line too long (max ");
+    out.append(std::to_string(framer_.max_line()));
+    out.append(" bytes)\n");
+    return verdict::too_long;
+  }
+
+  /// The peer paused or half-closed: an unterminated tail is a message now.
+  verdict on_pause(std::string& out) {
+    auto answer = [&](std::string_view msg, line_ending e) { return answer_one(msg, e, out); };
+    return framer_.flush(answer) ? verdict::keep_open : verdict::quit;
+  }
+
+  /// True while an unterminated tail waits for the peer to pause.
+  bool wants_pause() const noexcept { return framer_.has_partial(); }
+
+ private:
+  bool answer_one(std::string_view msg, line_ending e, std::string& out) {
+    if (msg == quit_word) return false;
+    protocol_.on_message(msg, out);
+    out.append(ending_bytes(e));
+    return true;
+  }
+
+  Protocol protocol_;
+  line_framer framer_;
+};
+
+/// RFC 862 echo over a stream: every byte back unchanged; no framing, no greeting.
+class echo_stream_handler {
+ public:
+  void greet(std::string&) const noexcept {}
+  verdict on_bytes(std::string_view in, std::string& out) {
+    out.append(in);
+    return verdict::keep_open;
+  }
+  verdict on_pause(std::string&) noexcept { return verdict::keep_open; }
+  bool wants_pause() const noexcept { return false; }
+};
+
+/// Splits one trailing line ending off a datagram (`"hi\r\n"` → `"hi"`, crlf).
+std::pair<std::string_view, line_ending> strip_ending(std::string_view datagram) noexcept;
+
+/// A message protocol over datagrams: one datagram is one message, one trailing line
+/// ending is stripped and mirrored in the reply. `exit` has no special meaning here.
+template <message_protocol Protocol>
+class text_datagram_handler {
+ public:
+  explicit text_datagram_handler(Protocol protocol) : protocol_(std::move(protocol)) {}
+
+  /// Appends the reply to `out`; returns false when there is nothing to send.
+  bool on_datagram(std::string_view in, std::string& out) {
+    auto [msg, e] = strip_ending(in);
+    protocol_.on_message(msg, out);
+    out.append(ending_bytes(e));
+    return true;
+  }
+
+ private:
+  Protocol protocol_;
+};
+
+/// RFC 862 echo over datagrams: the same payload back.
+class echo_datagram_handler {
+ public:
+  bool on_datagram(std::string_view in, std::string& out) {
+    out.append(in);
+    return true;
+  }
+};
+
+}  // namespace netdemo::proto

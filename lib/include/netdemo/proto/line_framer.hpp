@@ -1,0 +1,131 @@
+// Sans-I/O line framing for the text roles (DESIGN.md, "Message framing on text roles").
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace netdemo::proto {
+
+/// How a message ended on the wire; a reply ends the same way.
+enum class line_ending : std::uint8_t { none, lf, crlf, cr };
+
+/// The bytes of a line ending ("" for none).
+std::string_view ending_bytes(line_ending e) noexcept;
+
+/// What `line_framer::feed` did with its input.
+enum class feed_status : std::uint8_t {
+  consumed,  ///< every byte was framed (a tail may be buffered)
+  stopped,   ///< the message callback asked to stop; the rest of the input was dropped
+  too_long,  ///< a line exceeded the cap; the framer must not be fed again
+};
+
+/// Splits a byte stream into messages.
+///
+/// A message is a complete line (LF, CRLF or bare CR stripped). Bytes left without a
+/// terminator stay buffered until `flush()` is called, which a transport does when the
+/// peer pauses or half-closes: that remainder is then a message with ending `none`
+/// (or `cr` when it ends in a CR that no LF followed). A CR at the very end of the
+/// input is held back so that a CRLF split across two reads still counts as CRLF.
+///
+/// Complete lines inside one input are passed as views of that input (no copy); only
+/// an unfinished tail is copied into the framer.
+class line_framer {
+ public:
+  /// @param max_line  longest message accepted, terminator excluded.
+  explicit line_framer(std::size_t max_line) noexcept : max_line_(max_line) {}
+
+  /// Frames `input`, calling `on_message(std::string_view text, line_ending)` for each
+  /// message; the callback returns false to stop (e.g. after `exit`).
+  template <class OnMessage>
+  feed_status feed(std::string_view input, OnMessage&& on_message);
+
+  /// Delivers the buffered unterminated tail, if any, as a message.
+  /// @return the callback's result, or true when nothing was buffered.
+  template <class OnMessage>
+  bool flush(OnMessage&& on_message);
+
+  /// True when an unterminated tail is buffered (the transport should wait for a pause).
+  bool has_partial() const noexcept { return !partial_.empty(); }
+
+  std::size_t max_line() const noexcept { return max_line_; }
+
+ private:
+  void release_if_large() noexcept;
+
+  std::string partial_;
+  std::size_t max_line_;
+};
+
+template <class OnMessage>
+feed_status line_framer::feed(std::string_view input, OnMessage&& on_message) {
+  std::size_t pos = 0;
+  // A tail from an earlier read: a CR at its end pairs with an LF at the start of this input.
+  if (!partial_.empty() && partial_.back() == '\r') {
+    partial_.pop_back();
+    line_ending e = line_ending::cr;
+    if (!input.empty() && input.front() == '\n') {
+      e = line_ending::crlf;
+      pos = 1;
+    }
+    std::string line = std::move(partial_);
+    partial_.clear();
+    if (!on_message(std::string_view(line), e)) return feed_status::stopped;
+  }
+  while (pos < input.size()) {
+    std::size_t const eol = input.find_first_of("\r\n", pos);
+    if (eol == std::string_view::npos) {
+      std::size_t const tail = input.size() - pos;
+      if (partial_.size() + tail > max_line_) return feed_status::too_long;
+      partial_.append(input.substr(pos));
+      return feed_status::consumed;
+    }
+    std::string_view piece = input.substr(pos, eol - pos);
+    if (partial_.size() + piece.size() > max_line_) return feed_status::too_long;
+    line_ending e = line_ending::lf;
+    std::size_t next = eol + 1;
+    if (input[eol] == '\r') {
+      if (next == input.size()) {  // CR at the end: wait to see whether an LF follows
+        partial_.append(piece);
+        partial_.push_back('\r');
+        return feed_status::consumed;
+      }
+      if (input[next] == '\n') {
+        e = line_ending::crlf;
+        ++next;
+      } else {
+        e = line_ending::cr;
+      }
+    }
+    pos = next;
+    bool keep_going;
+    if (partial_.empty()) {
+      keep_going = on_message(piece, e);
+    } else {
+      partial_.append(piece);
+      std::string line = std::move(partial_);
+      partial_.clear();
+      keep_going = on_message(std::string_view(line), e);
+    }
+    if (!keep_going) return feed_status::stopped;
+  }
+  release_if_large();
+  return feed_status::consumed;
+}
+
+template <class OnMessage>
+bool line_framer::flush(OnMessage&& on_message) {
+  if (partial_.empty()) return true;
+  line_ending e = line_ending::none;
+  if (partial_.back() == '\r') {
+    partial_.pop_back();
+    e = line_ending::cr;
+  }
+  std::string line = std::move(partial_);
+  partial_.clear();
+  release_if_large();
+  return on_message(std::string_view(line), e);
+}
+
+}  // namespace netdemo::proto

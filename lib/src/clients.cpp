@@ -1,0 +1,153 @@
+#include "netdemo/client/datagram_client.hpp"
+#include "netdemo/client/stream_client.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+
+namespace netdemo::client {
+
+namespace {
+
+using namespace asio::experimental::awaitable_operators;
+
+std::string seconds_text(std::chrono::milliseconds d) {
+  auto const ms = d.count();
+  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
+  return std::to_string(ms) + " ms";
+}
+
+std::string host_port(const std::string& host, std::uint16_t port) {
+  bool const v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+}  // namespace
+
+asio::awaitable<stream_client<asio::ip::tcp>> connect_tcp(std::string host, std::uint16_t port,
+                                                          std::chrono::milliseconds timeout) {
+  using asio::ip::tcp;
+  auto ex = co_await asio::this_coro::executor;
+  tcp::resolver resolver(ex);
+  auto [rec, endpoints] = co_await resolver.async_resolve(
+      host, std::to_string(port), tcp::resolver::numeric_service,
+      asio::as_tuple(asio::use_awaitable));
+  if (rec) throw error(exit_code::cannot_resolve, "cannot resolve " + host + ": " + rec.message());
+  tcp::socket socket(ex);
+  asio::steady_timer timer(ex, timeout);
+  auto res = co_await (asio::async_connect(socket, endpoints, asio::as_tuple(asio::use_awaitable)) ||
+                       timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+  if (res.index() == 1) {
+    throw error(exit_code::timeout,
+                "cannot connect to " + host_port(host, port) + ": no answer within " +
+                    seconds_text(timeout));
+  }
+  auto [cec, ep] = std::get<0>(res);
+  if (cec) {
+    throw error(exit_code::cannot_connect,
+                "cannot connect to " + host_port(host, port) + ": " + cec.message());
+  }
+  boost::system::error_code ignored;
+  socket.set_option(tcp::no_delay(true), ignored);
+  co_return stream_client<tcp>(std::move(socket));
+}
+
+asio::awaitable<stream_client<asio::local::stream_protocol>> connect_unix(
+    std::string path, std::chrono::milliseconds timeout) {
+  using asio::local::stream_protocol;
+  auto ex = co_await asio::this_coro::executor;
+  stream_protocol::socket socket(ex);
+  asio::steady_timer timer(ex, timeout);
+  auto res = co_await (
+      socket.async_connect(stream_protocol::endpoint(path), asio::as_tuple(asio::use_awaitable)) ||
+      timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+  if (res.index() == 1) {
+    throw error(exit_code::timeout,
+                "cannot connect to " + path + ": no answer within " + seconds_text(timeout));
+  }
+  auto [ec] = std::get<0>(res);
+  if (ec) throw error(exit_code::cannot_connect, "cannot connect to " + path + ": " + ec.message());
+  co_return stream_client<stream_protocol>(std::move(socket));
+}
+
+template <class Protocol>
+void datagram_client<Protocol>::drain_stale() noexcept {
+  // Late answers to an earlier request (after a retry) must not pass for this one's.
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
+  while (!ec) socket_.receive(asio::buffer(buf_), 0, ec);
+  socket_.non_blocking(false, ec);
+}
+
+template <class Protocol>
+asio::awaitable<datagram_reply> datagram_client<Protocol>::request(
+    std::string_view msg, std::chrono::milliseconds timeout, int retries) {
+  auto ex = co_await asio::this_coro::executor;
+  asio::steady_timer timer(ex);
+  drain_stale();
+  for (int attempt = 1; attempt <= retries + 1; ++attempt) {
+    auto [sec, sent] = co_await socket_.async_send(asio::buffer(msg.data(), msg.size()),
+                                                   asio::as_tuple(asio::use_awaitable));
+    if (sec == asio::error::connection_refused) {
+      throw error(exit_code::cannot_connect, "no server is listening there (connection refused)");
+    }
+    if (sec) throw error(exit_code::failure, "send failed: " + sec.message());
+    timer.expires_after(timeout);
+    auto res = co_await (socket_.async_receive(asio::buffer(buf_),
+                                               asio::as_tuple(asio::use_awaitable)) ||
+                         timer.async_wait(asio::as_tuple(asio::use_awaitable)));
+    if (res.index() == 1) continue;  // lost: send again
+    auto [ec, n] = std::get<0>(res);
+    if (ec == asio::error::connection_refused) {
+      throw error(exit_code::cannot_connect, "no server is listening there (connection refused)");
+    }
+    if (ec) throw error(exit_code::failure, "receive failed: " + ec.message());
+    datagram_reply r;
+    r.attempts = attempt;
+    r.truncated = n > max_reply_datagram;
+    r.data.assign(buf_.data(), r.truncated ? max_reply_datagram : n);
+    co_return r;
+  }
+  throw error(exit_code::timeout, "no reply after " + std::to_string(retries + 1) +
+                                      " attempt(s), waiting " + seconds_text(timeout) + " each");
+}
+
+template class datagram_client<asio::ip::udp>;
+template class datagram_client<asio::local::datagram_protocol>;
+
+asio::awaitable<datagram_client<asio::ip::udp>> connect_udp(std::string host, std::uint16_t port) {
+  using asio::ip::udp;
+  auto ex = co_await asio::this_coro::executor;
+  udp::resolver resolver(ex);
+  auto [rec, endpoints] = co_await resolver.async_resolve(
+      host, std::to_string(port), udp::resolver::numeric_service,
+      asio::as_tuple(asio::use_awaitable));
+  if (rec) throw error(exit_code::cannot_resolve, "cannot resolve " + host + ": " + rec.message());
+  udp::socket socket(ex);
+  boost::system::error_code ec;
+  socket.open(endpoints.begin()->endpoint().protocol(), ec);
+  if (!ec) socket.connect(endpoints.begin()->endpoint(), ec);
+  if (ec) {
+    throw error(exit_code::cannot_connect,
+                "cannot reach " + host_port(host, port) + ": " + ec.message());
+  }
+  co_return datagram_client<udp>(std::move(socket));
+}
+
+asio::awaitable<datagram_client<asio::local::datagram_protocol>> connect_unix_datagram(
+    std::string path) {
+  using asio::local::datagram_protocol;
+  auto ex = co_await asio::this_coro::executor;
+  datagram_protocol::socket socket(ex);
+  boost::system::error_code ec;
+  socket.open(datagram_protocol(), ec);
+  // An empty path asks Linux for an automatic abstract address ("autobind").
+  if (!ec) socket.bind(datagram_protocol::endpoint(""), ec);
+  if (!ec) socket.connect(datagram_protocol::endpoint(path), ec);
+  if (ec) throw error(exit_code::cannot_connect, "cannot reach " + path + ": " + ec.message());
+  co_return datagram_client<datagram_protocol>(std::move(socket));
+}
+
+}  // namespace netdemo::client
