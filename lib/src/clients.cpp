@@ -3,6 +3,8 @@
 
 #include <sys/socket.h>
 
+#include <memory>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -36,15 +38,31 @@ asio::awaitable<stream_client<asio::ip::tcp>> connect_tcp(std::string host, std:
       asio::as_tuple(asio::use_awaitable));
   if (rec) throw error(exit_code::cannot_resolve, "cannot resolve " + host + ": " + rec.message());
   tcp::socket socket(ex);
-  asio::steady_timer timer(ex, timeout);
-  auto res = co_await (asio::async_connect(socket, endpoints, asio::as_tuple(asio::use_awaitable)) ||
-                       timer.async_wait(asio::as_tuple(asio::use_awaitable)));
-  if (res.index() == 1) {
+  // The ranged async_connect ignores per-operation cancellation in Asio 1.26, so `||`
+  // with a timer would wait out the kernel's SYN retries: a watchdog closes the socket.
+  // Its state is shared so that a watchdog handler already queued when the connect
+  // finishes touches nothing that has gone.
+  struct watch_state {
+    tcp::socket* socket;
+    bool fired = false;
+  };
+  auto state = std::make_shared<watch_state>(watch_state{&socket});
+  asio::steady_timer watchdog(ex, timeout);
+  watchdog.async_wait([state](boost::system::error_code ec) {
+    if (ec || state->socket == nullptr) return;
+    state->fired = true;
+    boost::system::error_code ignored;
+    state->socket->close(ignored);
+  });
+  auto [cec, ep] = co_await asio::async_connect(socket, endpoints,
+                                                asio::as_tuple(asio::use_awaitable));
+  state->socket = nullptr;
+  watchdog.cancel();
+  if (state->fired) {
     throw error(exit_code::timeout,
                 "cannot connect to " + host_port(host, port) + ": no answer within " +
                     seconds_text(timeout));
   }
-  auto [cec, ep] = std::get<0>(res);
   if (cec) {
     throw error(exit_code::cannot_connect,
                 "cannot connect to " + host_port(host, port) + ": " + cec.message());

@@ -124,7 +124,7 @@ class stream_server {
     for (auto& a : acceptors_) a.close(ignored);
     sweep_timer_.cancel();
     for (auto& s : sessions_) {
-      s.reason = "aborted";
+      if (s.state != session_state::closing) s.reason = "aborted";
       s.socket.close(ignored);
     }
   }

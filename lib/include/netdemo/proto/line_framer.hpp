@@ -60,6 +60,7 @@ class line_framer {
 
 template <class OnMessage>
 feed_status line_framer::feed(std::string_view input, OnMessage&& on_message) {
+  if (input.empty()) return feed_status::consumed;
   std::size_t pos = 0;
   // A tail from an earlier read: a CR at its end pairs with an LF at the start of this input.
   if (!partial_.empty() && partial_.back() == '\r') {

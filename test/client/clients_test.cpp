@@ -1,0 +1,170 @@
+#include "netdemo/client/datagram_client.hpp"
+#include "netdemo/client/stream_client.hpp"
+
+#include <sys/socket.h>
+
+#include <catch2/catch.hpp>
+
+#include "netdemo/net/stream_server.hpp"
+#include "netdemo/proto/roles.hpp"
+#include "support.hpp"
+
+using namespace test_support;
+using netdemo::exit_code;
+using netdemo::client::reply_framing;
+using tcp = asio::ip::tcp;
+using udp = asio::ip::udp;
+
+namespace {
+
+// Runs `body` alone on a fresh io_context with a hard limit; returns its exit code
+// (0 when it finished without a netdemo::error).
+exit_code run_alone(std::function<asio::awaitable<void>()> body, std::chrono::milliseconds limit = 10s) {
+  asio::io_context ioc;
+  std::optional<exit_code> code;
+  std::exception_ptr other;
+  asio::co_spawn(ioc, body(), [&](std::exception_ptr e) {
+    if (!e) {
+      code = exit_code::ok;
+      return;
+    }
+    try {
+      std::rethrow_exception(e);
+    } catch (const netdemo::error& x) {
+      code = x.code();
+    } catch (...) {
+      other = std::current_exception();
+    }
+  });
+  ioc.run_for(limit);
+  if (other) std::rethrow_exception(other);
+  if (!code) throw std::runtime_error("client did not finish in time");
+  return *code;
+}
+
+}  // namespace
+
+TEST_CASE("stream client: greeting, pause-framed and line-framed replies", "[client]") {
+  asio::io_context ioc;
+  event_log log;
+  netdemo::net::server_limits limits;
+  limits.pause = 10ms;
+  using handler = netdemo::proto::text_stream_handler<netdemo::proto::hello_protocol>;
+  netdemo::net::stream_server<tcp, handler> server(
+      netdemo::net::open_tcp_listeners(ioc.get_executor(), "127.0.0.1", 0), handler({}, 1024),
+      limits, log.sink());
+  auto const port = server.local_endpoints().front().port();
+  std::vector<std::string> got;
+  bool eof_after_exit = false;
+  run_with_server(ioc, server, [&]() -> asio::awaitable<void> {
+    auto c = co_await netdemo::client::connect_tcp("127.0.0.1", port, 2s);
+    got.push_back((co_await c.read_reply(1s, 30ms, reply_framing::pause)).data);
+    co_await c.send("Michael");
+    got.push_back((co_await c.read_reply(1s, 30ms, reply_framing::pause)).data);
+    co_await c.send("a\nb\n");  // two lines in one write: two line-framed replies
+    got.push_back((co_await c.read_reply(1s, 30ms, reply_framing::line)).data);
+    got.push_back((co_await c.read_reply(1s, 30ms, reply_framing::line)).data);
+    co_await c.send("exit\n");
+    eof_after_exit = (co_await c.read_reply(1s, 30ms, reply_framing::pause)).eof;
+  }());
+  CHECK(got == std::vector<std::string>{"Welcome!", "Hello, Michael!", "Hello, a!\n", "Hello, b!\n"});
+  CHECK(eof_after_exit);
+}
+
+TEST_CASE("stream client: a closed port is exit 7", "[client]") {
+  std::uint16_t port = 0;
+  {
+    asio::io_context ioc;
+    tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = a.local_endpoint().port();
+  }
+  CHECK(run_alone([port]() -> asio::awaitable<void> {
+          co_await netdemo::client::connect_tcp("127.0.0.1", port, 2s);
+        }) == exit_code::cannot_connect);
+}
+
+TEST_CASE("stream client: a server that never accepts is a connect timeout (28)", "[client]") {
+  asio::io_context ioc;
+  // A listener whose backlog is full: further SYNs are dropped, the handshake never ends.
+  tcp::acceptor a(ioc, tcp::v4());
+  a.bind(tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  a.listen(0);
+  auto const port = a.local_endpoint().port();
+  std::vector<tcp::socket> fillers;
+  for (int i = 0; i < 4; ++i) {
+    fillers.emplace_back(ioc, tcp::v4());
+    fillers.back().non_blocking(true);
+    // A raw non-blocking connect: Asio's own connect() would wait for the handshake.
+    auto const ep = a.local_endpoint();
+    ::connect(fillers.back().native_handle(), ep.data(), static_cast<socklen_t>(ep.size()));
+  }
+  auto const start = std::chrono::steady_clock::now();
+  auto const code = run_alone([port]() -> asio::awaitable<void> {
+    auto c = co_await netdemo::client::connect_tcp("127.0.0.1", port, 300ms);
+    // Connected after all (the kernel had room): then no greeting ever comes.
+    auto r = co_await c.read_reply(300ms, 10ms, reply_framing::pause);
+    if (r.timed_out) throw netdemo::error(exit_code::timeout, "no reply");
+  });
+  CHECK(code == exit_code::timeout);
+  CHECK(std::chrono::steady_clock::now() - start < 5s);
+}
+
+TEST_CASE("datagram client: no reply is a timeout after every retry (28)", "[client][udp]") {
+  asio::io_context holder;
+  udp::socket silent(holder, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto const port = silent.local_endpoint().port();
+  auto const start = std::chrono::steady_clock::now();
+  CHECK(run_alone([port]() -> asio::awaitable<void> {
+          auto c = co_await netdemo::client::connect_udp("127.0.0.1", port);
+          co_await c.request("anyone?", 100ms, 2);
+        }) == exit_code::timeout);
+  auto const took = std::chrono::steady_clock::now() - start;
+  CHECK(took >= 280ms);  // three attempts of 100 ms
+  CHECK(took < 3s);
+  // Three datagrams arrived: the first and two resends.
+  silent.non_blocking(true);
+  int datagrams = 0;
+  boost::system::error_code ec;
+  char buf[64];
+  while (!ec) {
+    silent.receive(asio::buffer(buf), 0, ec);
+    if (!ec) ++datagrams;
+  }
+  CHECK(datagrams == 3);
+}
+
+TEST_CASE("datagram client: a closed port is reported as refused (7)", "[client][udp]") {
+  std::uint16_t port = 0;
+  {
+    asio::io_context ioc;
+    udp::socket s(ioc, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = s.local_endpoint().port();
+  }
+  CHECK(run_alone([port]() -> asio::awaitable<void> {
+          auto c = co_await netdemo::client::connect_udp("127.0.0.1", port);
+          co_await c.request("hello?", 1s, 1);
+        }) == exit_code::cannot_connect);
+}
+
+TEST_CASE("datagram client: a lost first datagram is resent and answered", "[client][udp]") {
+  asio::io_context ioc;
+  udp::socket server(ioc, udp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto const port = server.local_endpoint().port();
+  std::optional<netdemo::client::datagram_reply> reply;
+  // A server that ignores the first datagram it gets and answers the second.
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    char buf[256];
+    udp::endpoint from;
+    co_await server.async_receive_from(asio::buffer(buf), from, asio::use_awaitable);
+    auto n = co_await server.async_receive_from(asio::buffer(buf), from, asio::use_awaitable);
+    co_await server.async_send_to(asio::buffer(buf, n), from, asio::use_awaitable);
+  }, asio::detached);
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    auto c = co_await netdemo::client::connect_udp("127.0.0.1", port);
+    reply = co_await c.request("again", 150ms, 3);
+  }, asio::detached);
+  ioc.run_for(5s);
+  REQUIRE(reply.has_value());
+  CHECK(reply->data == "again");
+  CHECK(reply->attempts == 2);
+}
