@@ -1,15 +1,16 @@
 // tcp-client and udp-client: the seed clients, with timeouts and an interactive mode.
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <deque>
 #include <iostream>
 #include <optional>
-#include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/read_until.hpp>
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 
@@ -89,38 +90,46 @@ void print_reply(std::string_view data) {
   std::cout.flush();
 }
 
-/// Lines typed on stdin, read by a thread (stdin may be a file, which epoll cannot watch)
-/// and handed to the io_context.
+/// Lines from stdin, read asynchronously (a terminal, a pipe, or a regular file, which
+/// Asio reads directly since epoll cannot watch it). Asio makes the descriptor
+/// non-blocking, and a terminal shares that flag with the shell, so it is restored.
 class stdin_lines {
  public:
-  explicit stdin_lines(asio::io_context& ioc) : ioc_(ioc), ready_(ioc) {
-    std::thread([this] {
-      std::string line;
-      while (std::getline(std::cin, line)) {
-        if (!line.empty() && line.back() == '\r') line.pop_back();
-        asio::post(ioc_, [this, line] { lines_.push_back(line); ready_.cancel(); });
-      }
-      asio::post(ioc_, [this] { eof_ = true; ready_.cancel(); });
-    }).detach();
+  explicit stdin_lines(asio::io_context& ioc)
+      : in_(ioc, STDIN_FILENO), saved_flags_(::fcntl(STDIN_FILENO, F_GETFL)) {}
+  stdin_lines(const stdin_lines&) = delete;
+  stdin_lines& operator=(const stdin_lines&) = delete;
+  ~stdin_lines() {
+    in_.release();  // stdin stays open
+    if (saved_flags_ != -1) ::fcntl(STDIN_FILENO, F_SETFL, saved_flags_);
   }
 
-  /// The next line, or nullopt at end of input.
+  /// Ends the input early (the other side is gone).
+  void close() {
+    closed_ = true;
+    boost::system::error_code ignored;
+    in_.cancel(ignored);
+  }
+
+  /// The next line (without its line ending), or nullopt at end of input.
   asio::awaitable<std::optional<std::string>> next() {
-    while (lines_.empty() && !eof_) {
-      ready_.expires_at(asio::steady_timer::time_point::max());
-      co_await ready_.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-    if (lines_.empty()) co_return std::nullopt;
-    std::string line = std::move(lines_.front());
-    lines_.pop_front();
+    if (closed_) co_return std::nullopt;
+    auto [ec, n] = co_await asio::async_read_until(in_, asio::dynamic_buffer(buf_), '\n',
+                                                   asio::as_tuple(asio::use_awaitable));
+    if (closed_ || (ec && buf_.empty())) co_return std::nullopt;
+    if (ec) n = buf_.size();  // a last line without LF
+    std::string line = buf_.substr(0, n);
+    buf_.erase(0, n);
+    if (!line.empty() && line.back() == '\n') line.pop_back();
+    if (!line.empty() && line.back() == '\r') line.pop_back();
     co_return line;
   }
 
  private:
-  asio::io_context& ioc_;
-  asio::steady_timer ready_;
-  std::deque<std::string> lines_;
-  bool eof_ = false;
+  asio::posix::stream_descriptor in_;
+  int saved_flags_;
+  std::string buf_;
+  bool closed_ = false;
 };
 
 /// Runs `task` on `ioc`; Ctrl+C ends the program with exit 130.
@@ -150,52 +159,72 @@ int run_client(asio::io_context& ioc, asio::awaitable<int> task) {
   return code;
 }
 
+/// Interactive stream session: print what the server sends while sending what the user
+/// types. Bare words (no --eol) go one at a time, each after the previous reply (or
+/// --timeout), because bare words sent back to back would arrive as one message.
+template <class Client>
+asio::awaitable<int> interactive(Client& client, const client_settings& s, asio::io_context& ioc) {
+  using client::reply_framing;
+  bool server_closed = false;
+  std::uint64_t replies = 0;
+  stdin_lines input(ioc);
+  asio::steady_timer done(ioc, asio::steady_timer::time_point::max());
+  asio::steady_timer reply_seen(ioc);
+  auto printer = [&]() -> asio::awaitable<void> {
+    for (;;) {
+      auto r = co_await client.read_reply(std::chrono::hours(24), s.pause, reply_framing::pause);
+      print_reply(r.data);
+      ++replies;
+      reply_seen.cancel();
+      if (r.eof) break;
+    }
+  };
+  asio::co_spawn(ioc, printer(), [&](std::exception_ptr e) {
+    if (e) {
+      try {
+        std::rethrow_exception(e);
+      } catch (const std::exception& x) {
+        std::cerr << "netdemo: " << x.what() << '\n';
+      }
+    }
+    server_closed = true;
+    input.close();
+    reply_seen.cancel();
+    done.cancel();
+  });
+  while (!server_closed) {
+    auto line = co_await input.next();
+    if (!line || server_closed) break;
+    std::uint64_t const before = replies;
+    co_await client.send(*line + s.eol);
+    if (s.eol.empty()) {
+      reply_seen.expires_after(s.timeout);
+      while (replies == before && !server_closed) {
+        auto [ec] = co_await reply_seen.async_wait(asio::as_tuple(asio::use_awaitable));
+        if (!ec) break;  // no reply in time: go on anyway
+      }
+    }
+  }
+  if (!server_closed) {
+    // End of input: half-close and show what the server still sends.
+    client.shutdown_send();
+    done.expires_after(s.timeout);
+    co_await done.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  if (server_closed) std::cerr << "Connection closed by the server.\n";
+  co_return 0;
+}
+
 template <class Client>
 asio::awaitable<int> stream_session(Client client, client_settings s, asio::io_context& ioc) {
   using client::reply_framing;
   auto const framing = s.eol.empty() ? reply_framing::pause : reply_framing::line;
-  if (s.messages.empty()) {
-    // Interactive: print what the server sends while sending what the user types.
-    bool server_closed = false;
-    asio::steady_timer done(ioc, asio::steady_timer::time_point::max());
-    auto printer = [&]() -> asio::awaitable<void> {
-      for (;;) {
-        auto r = co_await client.read_reply(std::chrono::hours(24), s.pause, reply_framing::pause);
-        print_reply(r.data);
-        if (r.eof) break;
-      }
-      server_closed = true;
-      done.cancel();
-    };
-    asio::co_spawn(ioc, printer(), [&](std::exception_ptr e) {
-      if (e) {
-        try { std::rethrow_exception(e); } catch (const std::exception& x) {
-          std::cerr << "netdemo tcp-client: " << x.what() << '\n';
-        }
-      }
-      server_closed = true;
-      done.cancel();
-    });
-    stdin_lines input(ioc);
-    while (!server_closed) {
-      auto line = co_await input.next();
-      if (!line || server_closed) break;
-      co_await client.send(*line + s.eol);
-    }
-    if (!server_closed) {
-      // End of input: half-close and show what the server still sends.
-      client.shutdown_send();
-      done.expires_after(s.timeout);
-      co_await done.async_wait(asio::as_tuple(asio::use_awaitable));
-    }
-    if (server_closed) std::cerr << "Connection closed by the server.\n";
-    co_return 0;
-  }
   if (s.greeting_wait.count() > 0) {
     auto g = co_await client.read_reply(s.greeting_wait, s.pause, reply_framing::pause);
     print_reply(g.data);
     if (g.eof) throw error(exit_code::failure, "the server closed the connection at once");
   }
+  if (s.messages.empty()) co_return co_await interactive(client, s, ioc);
   for (std::size_t i = 0; i < s.messages.size(); ++i) {
     co_await client.send(s.messages[i] + s.eol);
     auto r = co_await client.read_reply(s.timeout, s.pause, framing);

@@ -1,4 +1,5 @@
 // netdemo: one executable, the role picked by a subcommand.
+#include <csignal>
 #include <cstring>
 #include <iostream>
 #include <string>
@@ -39,6 +40,9 @@ void print_usage(std::ostream& os) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A closed stdout (`netdemo tcp-server | head -1`) must not kill a server through SIGPIPE;
+  // sockets already use MSG_NOSIGNAL.
+  std::signal(SIGPIPE, SIG_IGN);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     print_usage(std::cerr);
