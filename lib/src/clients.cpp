@@ -1,5 +1,6 @@
 #include "netdemo/client/datagram_client.hpp"
 #include "netdemo/client/stream_client.hpp"
+#include "netdemo/net/endpoints.hpp"
 
 #include <sys/socket.h>
 
@@ -91,6 +92,18 @@ asio::awaitable<stream_client<asio::local::stream_protocol>> connect_unix(
 }
 
 template <class Protocol>
+std::string datagram_client<Protocol>::peer_text() const {
+  boost::system::error_code ec;
+  auto const ep = socket_.remote_endpoint(ec);
+  return ec ? std::string("the server") : net::to_string(ep);
+}
+
+template <class Protocol>
+std::string datagram_client<Protocol>::refused_text() const {
+  return "no server is listening on " + peer_text() + " (connection refused)";
+}
+
+template <class Protocol>
 void datagram_client<Protocol>::drain_stale() noexcept {
   // Late answers to an earlier request (after a retry) must not pass for this one's.
   boost::system::error_code ec;
@@ -109,7 +122,7 @@ asio::awaitable<datagram_reply> datagram_client<Protocol>::request(
     auto [sec, sent] = co_await socket_.async_send(asio::buffer(msg.data(), msg.size()),
                                                    asio::as_tuple(asio::use_awaitable));
     if (sec == asio::error::connection_refused) {
-      throw error(exit_code::cannot_connect, "no server is listening there (connection refused)");
+      throw error(exit_code::cannot_connect, refused_text());
     }
     if (sec) throw error(exit_code::failure, "send failed: " + sec.message());
     timer.expires_after(timeout);
@@ -119,7 +132,7 @@ asio::awaitable<datagram_reply> datagram_client<Protocol>::request(
     if (res.index() == 1) continue;  // lost: send again
     auto [ec, n] = std::get<0>(res);
     if (ec == asio::error::connection_refused) {
-      throw error(exit_code::cannot_connect, "no server is listening there (connection refused)");
+      throw error(exit_code::cannot_connect, refused_text());
     }
     if (ec) throw error(exit_code::failure, "receive failed: " + ec.message());
     datagram_reply r;
@@ -128,7 +141,7 @@ asio::awaitable<datagram_reply> datagram_client<Protocol>::request(
     r.data.assign(buf_.data(), r.truncated ? max_reply_datagram : n);
     co_return r;
   }
-  throw error(exit_code::timeout, "no reply after " + std::to_string(retries + 1) +
+  throw error(exit_code::timeout, "no reply from " + peer_text() + " after " + std::to_string(retries + 1) +
                                       " attempt(s), waiting " + seconds_text(timeout) + " each");
 }
 

@@ -46,6 +46,8 @@ class datagram_client {
 
  private:
   void drain_stale() noexcept;
+  std::string peer_text() const;
+  std::string refused_text() const;
 
   socket_type socket_;
   std::vector<char> buf_;
