@@ -111,7 +111,7 @@ net::log_sink make_server_log(std::string transport, std::string role, bool quie
         line = "Error: " + (peer.empty() ? "" : peer + ": ") + detail;
         break;
       case event_kind::stopping:
-        line = "Stopping: no new connections" + (detail.empty() ? "" : "; " + detail);
+        line = "Stopping: " + detail;
         break;
     }
     std::printf("%s %s\n", clock_now().c_str(), line.c_str());

@@ -64,6 +64,7 @@ client_settings read_client_settings(const po::variables_map& vm, bool stream) {
   client_settings s;
   s.host = vm["host"].as<std::string>();
   s.port = parse_port(vm["port"].as<int>());
+  if (s.port == 0 && !vm.count("unix")) throw error(exit_code::usage, "--port 0 cannot be connected to");
   if (vm.count("unix")) s.unix_path = vm["unix"].as<std::string>();
   if (vm.count("message")) s.messages = vm["message"].as<std::vector<std::string>>();
   auto const eol = vm["eol"].as<std::string>();

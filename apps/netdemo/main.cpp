@@ -61,7 +61,6 @@ int main(int argc, char** argv) {
   for (const auto& c : subcommands) {
     if (command == c.name) return netdemo::cli::guarded(command, [&] { return c.run(args); });
   }
-  std::cerr << "netdemo: unknown command '" << command << "'\n\n";
-  print_usage(std::cerr);
+  std::cerr << "netdemo: unknown command '" << command << "'\nTry 'netdemo --help'.\n";
   return 2;
 }

@@ -31,8 +31,24 @@ struct server_settings {
 
 std::string role_list() {
   std::string s;
-  for (auto r : proto::role_names) s += (s.empty() ? "" : "|") + std::string(r);
+  for (auto r : proto::role_names) {
+    if (!s.empty()) s.push_back('|');
+    s.append(r);
+  }
   return s;
+}
+
+/// A count option that must be at least `min` (program_options would wrap "-1" into a
+/// huge unsigned number, so counts are read signed and checked here).
+std::size_t count_option(const po::variables_map& vm, const char* name, long long min,
+                         long long max) {
+  long long const v = vm[name].as<long long>();
+  if (v < min || v > max) {
+    throw error(exit_code::usage, "--" + std::string(name) + " must be between " +
+                                      std::to_string(min) + " and " + std::to_string(max) +
+                                      " (got " + std::to_string(v) + ")");
+  }
+  return static_cast<std::size_t>(v);
 }
 
 void add_server_options(po::options_description& o, bool stream) {
@@ -44,18 +60,20 @@ void add_server_options(po::options_description& o, bool stream) {
       ("role,r", po::value<std::string>()->default_value("hello"), ("what to answer: " + role_list()).c_str());
   if (stream) {
     o.add_options()
-        ("max-conns", po::value<std::size_t>()->default_value(1024), "concurrent connections; more get a one-line refusal")
+        ("max-conns", po::value<long long>()->default_value(1024), "concurrent connections; more get a one-line refusal")
         ("idle-timeout", po::value<std::string>()->default_value("300s"), "close a connection silent this long")
-        ("max-line", po::value<std::size_t>()->default_value(64 * 1024), "longest line (bytes) a text role accepts")
+        ("max-line", po::value<long long>()->default_value(64 * 1024), "longest line (bytes) a text role accepts")
         ("pause", po::value<std::string>()->default_value("20ms"), "quiet time after which unterminated bytes are a message")
         ("grace", po::value<std::string>()->default_value("5s"), "on Ctrl+C/SIGTERM, time open sessions get to finish");
   } else {
     o.add_options()
-        ("max-datagram", po::value<std::size_t>()->default_value(64 * 1024), "largest datagram answered; longer ones are dropped");
+        ("max-datagram", po::value<long long>()->default_value(64 * 1024), "largest datagram answered; longer ones are dropped");
   }
-  o.add_options()
-      ("quiet,q", "do not log each connection")
-      ("verbose,v", "also log each datagram");
+  if (stream) {
+    o.add_options()("quiet,q", "do not log each connection");
+  } else {
+    o.add_options()("verbose,v", "log each datagram answered");
+  }
 }
 
 server_settings read_server_settings(const po::variables_map& vm, bool stream) {
@@ -68,18 +86,14 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream) {
   for (auto r : proto::role_names) known = known || r == s.role;
   if (!known) throw error(exit_code::usage, "unknown role '" + s.role + "' (roles: " + role_list() + ")");
   if (stream) {
-    s.limits.max_connections = vm["max-conns"].as<std::size_t>();
+    s.limits.max_connections = count_option(vm, "max-conns", 1, 10'000'000);
     s.limits.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>(), "idle-timeout");
-    s.limits.max_line = vm["max-line"].as<std::size_t>();
+    s.limits.max_line = count_option(vm, "max-line", 1, 1LL << 30);
     s.limits.pause = parse_duration(vm["pause"].as<std::string>(), "pause");
     s.grace = parse_duration(vm["grace"].as<std::string>(), "grace");
-    if (s.limits.max_line == 0) throw error(exit_code::usage, "--max-line must be at least 1");
     if (s.limits.idle_timeout.count() == 0) throw error(exit_code::usage, "--idle-timeout must be above 0");
   } else {
-    s.limits.max_datagram = vm["max-datagram"].as<std::size_t>();
-    if (s.limits.max_datagram == 0 || s.limits.max_datagram > 16 * 1024 * 1024) {
-      throw error(exit_code::usage, "--max-datagram must be between 1 and 16777216");
-    }
+    s.limits.max_datagram = count_option(vm, "max-datagram", 1, 16 * 1024 * 1024);
   }
   s.quiet = vm.count("quiet") > 0;
   s.limits.log_datagrams = vm.count("verbose") > 0;

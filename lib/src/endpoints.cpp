@@ -1,5 +1,7 @@
 #include "netdemo/net/endpoints.hpp"
 
+#include "netdemo/exit_codes.hpp"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,7 +52,7 @@ std::vector<typename Protocol::endpoint> resolve_passive(const asio::any_io_exec
                                         Protocol::resolver::passive |
                                             Protocol::resolver::numeric_service,
                                         ec);
-  if (ec) throw_at(ec, "cannot resolve '" + host + "'");
+  if (ec) throw error(exit_code::cannot_resolve, "cannot resolve '" + host + "': " + ec.message());
   for (const auto& r : results) {
     bool seen = false;
     for (const auto& e : out) seen = seen || e == r.endpoint();
@@ -125,7 +127,9 @@ asio::ip::udp::socket open_udp_socket(const asio::any_io_executor& ex, const std
   using asio::ip::udp;
   auto endpoints = resolve_passive<udp>(ex, host, port);
   udp::socket s(ex);
-  bind_one(s, endpoints.front(), true);
+  // No SO_REUSEADDR: for UDP it would let a second server bind the same port and
+  // silently take datagrams, and UDP has no TIME_WAIT that it would help with.
+  bind_one(s, endpoints.front(), false);
   return s;
 }
 

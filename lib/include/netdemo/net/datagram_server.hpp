@@ -82,7 +82,7 @@ class datagram_server {
   void stop(std::chrono::milliseconds /*grace*/ = {}) {
     if (stopping_) return;
     stopping_ = true;
-    report(event_kind::stopping, to_string(local_endpoint_or_empty()));
+    report(event_kind::stopping, to_string(local_endpoint_or_empty()), "no more datagrams");
     boost::system::error_code ignored;
     socket_.cancel(ignored);
   }

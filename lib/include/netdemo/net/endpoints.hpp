@@ -26,12 +26,14 @@ std::string to_string(const asio::local::datagram_protocol::endpoint& ep);
 /// Binds TCP listeners for `host` (an address or a name; every address it resolves to
 /// gets a listener, all on the same port). `::` is dual-stack (IPV6_V6ONLY off; where
 /// the system refuses that, an IPv4 listener is added). Port 0 picks a free port.
-/// SO_REUSEADDR is on. Throws std::system_error with the address in the message.
+/// SO_REUSEADDR is on. Throws std::system_error with the address in the message, or
+/// netdemo::error(cannot_resolve) when the name does not resolve.
 std::vector<asio::ip::tcp::acceptor> open_tcp_listeners(const asio::any_io_executor& ex,
                                                         const std::string& host,
                                                         std::uint16_t port);
 
-/// Binds one UDP socket for `host` (its first address; `::` is dual-stack).
+/// Binds one UDP socket for `host` (its first address; `::` is dual-stack). No
+/// SO_REUSEADDR: a port already taken is an error.
 asio::ip::udp::socket open_udp_socket(const asio::any_io_executor& ex, const std::string& host,
                                       std::uint16_t port);
 

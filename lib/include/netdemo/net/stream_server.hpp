@@ -101,7 +101,8 @@ class stream_server {
       return;
     }
     stopping_ = true;
-    report(event_kind::stopping, {}, std::to_string(session_count_) + " session(s) open");
+    report(event_kind::stopping, {},
+           "no new connections; " + std::to_string(session_count_) + " session(s) open");
     boost::system::error_code ignored;
     for (auto& a : acceptors_) a.close(ignored);
     sweep_timer_.cancel();
@@ -310,6 +311,12 @@ class stream_server {
       }
       if (ec) {
         if (s.reason == "eof") s.reason = ec == asio::error::operation_aborted ? "cancelled" : "reset";
+        if (s.reason == "shutdown" && s.handler.wants_pause()) {
+          // Stopping: a bare word already read is still answered.
+          out.clear();
+          s.handler.on_pause(out);
+          co_await send(s, out);
+        }
         co_return;
       }
       // Read into the server's buffer, shared by all sessions: an idle session owns none.
