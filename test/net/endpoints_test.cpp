@@ -1,5 +1,7 @@
 #include "netdemo/net/endpoints.hpp"
 
+#include "netdemo/exit_codes.hpp"
+
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
@@ -144,5 +146,24 @@ TEST_CASE("Unix path claims: stale replaced, live refused, other files untouched
       netdemo::net::unix_path_owner owner(path);
     }
     CHECK_FALSE(is_socket(path));
+  }
+}
+
+TEST_CASE("a UDP port already bound is an error, not a silent second server", "[endpoints][udp]") {
+  asio::io_context ioc;
+  auto first = netdemo::net::open_udp_socket(ioc.get_executor(), "127.0.0.1", 0);
+  auto const port = first.local_endpoint().port();
+  CHECK_THROWS_WITH(netdemo::net::open_udp_socket(ioc.get_executor(), "127.0.0.1", port),
+                    Catch::Contains("cannot bind 127.0.0.1:" + std::to_string(port)));
+}
+
+TEST_CASE("a name that does not resolve is exit code 6", "[endpoints]") {
+  asio::io_context ioc;
+  try {
+    netdemo::net::open_tcp_listeners(ioc.get_executor(), "nosuch.invalid", 0);
+    FAIL("resolved nosuch.invalid");
+  } catch (const netdemo::error& e) {
+    CHECK(e.code() == netdemo::exit_code::cannot_resolve);
+    CHECK(std::string(e.what()).find("cannot resolve 'nosuch.invalid'") != std::string::npos);
   }
 }

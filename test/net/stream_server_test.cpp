@@ -363,3 +363,43 @@ TEST_CASE("out of file descriptors, accept backs off and keeps accepting", "[tcp
   CHECK(log.count(event_kind::warning, "backing off") >= 1);
   CHECK(greetings == std::vector<std::string>(clients, "Welcome!"));
 }
+
+TEST_CASE("the same hello session runs over a socketpair (no listener)", "[unix][pipe]") {
+  asio::io_context ioc;
+  event_log log;
+  temp_dir dir;
+  std::vector<unix_stream::acceptor> acceptors;
+  acceptors.push_back(netdemo::net::open_unix_listener(ioc.get_executor(), dir.path("unused.sock")));
+  stream_server<unix_stream, hello_handler> server(std::move(acceptors), hello_handler({}, 1024),
+                                                   fast_limits(), log.sink());
+  std::vector<std::string> lines;
+  run_with_server(ioc, server, [&]() -> asio::awaitable<void> {
+    unix_stream::socket ours(ioc);
+    unix_stream::socket theirs(ioc);
+    asio::local::connect_pair(ours, theirs);
+    server.adopt(std::move(theirs), "pair");
+    lines = co_await seed_conversation(ours);
+  }());
+  CHECK(lines == std::vector<std::string>{"Welcome!", "Hello, Michael!", "Hello, Tracy!",
+                                          "Hello, Sarah!", ""});
+  CHECK(log.count(event_kind::closed, "exit") == 1);
+}
+
+TEST_CASE("graceful stop still answers a bare word waiting for its pause", "[tcp][stop]") {
+  asio::io_context ioc;
+  event_log log;
+  auto limits = fast_limits();
+  limits.pause = 500ms;
+  auto server = tcp_server(ioc, hello_handler({}, 1024), limits, log);
+  std::string got;
+  run_with_server(ioc, server, [&]() -> asio::awaitable<void> {
+    auto s = co_await connect_to(server.local_endpoints().front());
+    co_await read_at_least(s, 8);
+    co_await write_all(s, "Michael");
+    co_await sleep_for(100ms);  // read by the server, not yet answered
+    server.stop(5s);
+    got = co_await read_all(s);
+  }(), 10s, 5s);
+  CHECK(got == "Hello, Michael!");
+  CHECK(log.count(event_kind::closed, "shutdown") == 1);
+}

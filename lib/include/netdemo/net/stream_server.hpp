@@ -130,6 +130,21 @@ class stream_server {
     }
   }
 
+  /// Serves one already-connected socket (from a socketpair, an inherited descriptor, a
+  /// test) as a session of this server: same limits, logging and stop. Call on the
+  /// server's executor while `run()` is running.
+  void adopt(socket_type socket, std::string peer) {
+    boost::system::error_code ec;
+    socket.non_blocking(true, ec);
+    ++tasks_;
+    auto ex = socket.get_executor();
+    // serve() catches everything itself and logs it with the peer.
+    asio::co_spawn(ex, serve(std::move(socket), std::move(peer)), [this](std::exception_ptr) {
+      --tasks_;
+      wake_.cancel();
+    });
+  }
+
   /// Sessions open right now.
   std::size_t session_count() const noexcept { return session_count_; }
 
@@ -209,17 +224,10 @@ class stream_server {
         refuse(sock, peer);
         continue;
       }
-      sock.non_blocking(true, pe);
       if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
         sock.set_option(asio::ip::tcp::no_delay(true), pe);
       }
-      ++tasks_;
-      asio::co_spawn(ex, serve(std::move(sock), std::move(peer)),
-                     [this](std::exception_ptr) {
-                       // serve() catches everything itself and logs it with the peer.
-                       --tasks_;
-                       wake_.cancel();
-                     });
+      adopt(std::move(sock), std::move(peer));
     }
   }
 
