@@ -45,6 +45,8 @@ int guarded(const std::string& command, const std::function<int()>& body);
 /// The subcommands.
 int tcp_server(const std::vector<std::string>& args);
 int udp_server(const std::vector<std::string>& args);
+int timestamp_server(const std::vector<std::string>& args);
+int command_server(const std::vector<std::string>& args);
 int tcp_client(const std::vector<std::string>& args);
 int udp_client(const std::vector<std::string>& args);
 

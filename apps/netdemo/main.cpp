@@ -16,8 +16,10 @@ struct subcommand {
 };
 
 constexpr subcommand subcommands[] = {
-    {"tcp-server", netdemo::cli::tcp_server, "serve hello/echo/upper over TCP or a Unix stream socket"},
-    {"udp-server", netdemo::cli::udp_server, "serve hello/echo/upper over UDP or a Unix datagram socket"},
+    {"tcp-server", netdemo::cli::tcp_server, "serve a role (default hello) over TCP or a Unix stream socket"},
+    {"udp-server", netdemo::cli::udp_server, "serve a role (default hello) over UDP or a Unix datagram socket"},
+    {"timestamp-server", netdemo::cli::timestamp_server, "seed 002: answer '[<ctime>] <msg>' over TCP or UDP"},
+    {"command-server", netdemo::cli::command_server, "seed 004: date / os / ls confined to --root"},
     {"tcp-client", netdemo::cli::tcp_client, "send messages to a stream server and print the replies"},
     {"udp-client", netdemo::cli::udp_client, "send datagrams and print the replies (timeout, retries)"},
 };
@@ -26,7 +28,7 @@ void print_usage(std::ostream& os) {
   os << "Usage: netdemo <command> [options]   (netdemo <command> --help for each)\n\n"
         "Asynchronous socket programs from the Python socket tutorials, in C++.\n\nCommands:\n";
   for (const auto& c : subcommands) {
-    os << "  " << c.name << std::string(14 - std::strlen(c.name), ' ') << c.summary << '\n';
+    os << "  " << c.name << std::string(18 - std::strlen(c.name), ' ') << c.summary << '\n';
   }
   os << "\nExamples:\n"
         "  netdemo tcp-server --port 9999\n"

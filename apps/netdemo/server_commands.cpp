@@ -24,6 +24,7 @@ struct server_settings {
   std::uint16_t port = 0;
   std::string unix_path;
   std::string role;
+  proto::role_settings role_settings;
   net::server_limits limits;
   std::chrono::milliseconds grace{};
   bool quiet = false;
@@ -51,13 +52,23 @@ std::size_t count_option(const po::variables_map& vm, const char* name, long lon
   return static_cast<std::size_t>(v);
 }
 
-void add_server_options(po::options_description& o, bool stream) {
+/// Defaults that differ between the server subcommands.
+struct server_defaults {
+  int port = 9999;
+  const char* role = "hello";
+};
+
+void add_server_options(po::options_description& o, bool stream, const server_defaults& d) {
   o.add_options()
       ("host", po::value<std::string>()->default_value("127.0.0.1"),
        "address or name to bind; '::' = every IPv6 and IPv4 address, '0.0.0.0' = every IPv4")
-      ("port,p", po::value<int>()->default_value(9999), "port to bind; 0 picks a free one (printed)")
+      ("port,p", po::value<int>()->default_value(d.port), "port to bind; 0 picks a free one (printed)")
       ("unix", po::value<std::string>(), "serve on a Unix socket at this path instead of IP")
-      ("role,r", po::value<std::string>()->default_value("hello"), ("what to answer: " + role_list()).c_str());
+      ("role,r", po::value<std::string>()->default_value(d.role), ("what to answer: " + role_list()).c_str())
+      ("format", po::value<std::string>()->default_value("ctime"),
+       "timestamp role: ctime (Python's time.ctime(), local time) or iso8601 (RFC 3339)")
+      ("root", po::value<std::string>()->default_value("."),
+       "command role: the only directory tree 'ls' may list");
   if (stream) {
     o.add_options()
         ("max-conns", po::value<long long>()->default_value(1024), "concurrent connections; more get a one-line refusal")
@@ -94,6 +105,13 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream) {
     if (s.limits.idle_timeout.count() == 0) throw error(exit_code::usage, "--idle-timeout must be above 0");
   } else {
     s.limits.max_datagram = count_option(vm, "max-datagram", 1, 16 * 1024 * 1024);
+  }
+  s.role_settings.max_line = s.limits.max_line;
+  auto const format = proto::parse_time_format(vm["format"].as<std::string>());
+  if (!format) throw error(exit_code::usage, "--format must be ctime or iso8601");
+  s.role_settings.time = *format;
+  if (s.role == "command") {
+    s.role_settings.commands = std::make_shared<const proto::command_config>(vm["root"].as<std::string>());
   }
   s.quiet = vm.count("quiet") > 0;
   s.limits.log_datagrams = vm.count("verbose") > 0;
@@ -168,6 +186,32 @@ int serve_datagram(const server_settings& s, Handler handler) {
   return run_until_signalled(ioc, server, s.grace);
 }
 
+int stream_command(const command_info& info, const std::vector<std::string>& args,
+                   const server_defaults& d) {
+  po::options_description o("Options");
+  add_server_options(o, true, d);
+  po::variables_map vm;
+  if (!parse(info, args, o, {}, vm)) return 0;
+  auto const s = read_server_settings(vm, true);
+  int code = 0;
+  proto::with_stream_role(s.role, s.role_settings,
+                          [&](auto handler) { code = serve_stream(s, std::move(handler)); });
+  return code;
+}
+
+int datagram_command(const command_info& info, const std::vector<std::string>& args,
+                     const server_defaults& d) {
+  po::options_description o("Options");
+  add_server_options(o, false, d);
+  po::variables_map vm;
+  if (!parse(info, args, o, {}, vm)) return 0;
+  auto const s = read_server_settings(vm, false);
+  int code = 0;
+  proto::with_datagram_role(s.role, s.role_settings,
+                            [&](auto handler) { code = serve_datagram(s, std::move(handler)); });
+  return code;
+}
+
 }  // namespace
 
 int tcp_server(const std::vector<std::string>& args) {
@@ -176,19 +220,12 @@ int tcp_server(const std::vector<std::string>& args) {
       "Serve a role over TCP (or a Unix stream socket with --unix). The default role 'hello'\n"
       "greets with 'Welcome!' and answers each message with 'Hello, <msg>!'; 'exit' closes.\n"
       "Messages are lines (LF, CRLF or CR) or bare words followed by a pause; replies end\n"
-      "the way the request ended. 'echo' returns bytes unchanged; 'upper' upper-cases.",
+      "the way the request ended. 'echo' returns bytes unchanged; 'upper' upper-cases;\n"
+      "'timestamp' answers '[<ctime>] <msg>'; 'command' runs date/os/ls/help (seed 004).",
       "  netdemo tcp-server                      # hello on 127.0.0.1:9999\n"
       "  netdemo tcp-server --host :: --port 0   # every address, a free port\n"
       "  netdemo tcp-server --role echo --unix /tmp/echo.sock\n"};
-  po::options_description o("Options");
-  add_server_options(o, true);
-  po::variables_map vm;
-  if (!parse(info, args, o, {}, vm)) return 0;
-  auto const s = read_server_settings(vm, true);
-  int code = 0;
-  proto::with_stream_role(s.role, proto::role_settings{s.limits.max_line},
-                          [&](auto handler) { code = serve_stream(s, std::move(handler)); });
-  return code;
+  return stream_command(info, args, {});
 }
 
 int udp_server(const std::vector<std::string>& args) {
@@ -197,19 +234,48 @@ int udp_server(const std::vector<std::string>& args) {
       "Serve a role over UDP (or a Unix datagram socket with --unix). Each datagram is one\n"
       "message; one trailing line ending is kept off the message and put back on the reply.\n"
       "'hello' answers 'Hello, <msg>!', 'upper' upper-cases (seed 001), 'echo' returns the\n"
-      "datagram unchanged. Datagrams over --max-datagram are dropped, never answered cut.",
+      "datagram unchanged, 'timestamp' and 'command' as over TCP. Datagrams over\n"
+      "--max-datagram are dropped, never answered cut.",
       "  netdemo udp-server                      # hello on 127.0.0.1:9999/udp\n"
       "  netdemo udp-server --role upper --port 8080\n"
       "  netdemo udp-server --role echo --unix /tmp/echo.dgram\n"};
-  po::options_description o("Options");
-  add_server_options(o, false);
-  po::variables_map vm;
-  if (!parse(info, args, o, {}, vm)) return 0;
-  auto s = read_server_settings(vm, false);
-  int code = 0;
-  proto::with_datagram_role(s.role, proto::role_settings{},
-                            [&](auto handler) { code = serve_datagram(s, std::move(handler)); });
-  return code;
+  return datagram_command(info, args, {});
+}
+
+int timestamp_server(const std::vector<std::string>& args) {
+  command_info const info{
+      "timestamp-server", "[--udp] [options]",
+      "Seed 002's tsTserv / tsUserv: every message comes back as '[<ctime>] <msg>', the\n"
+      "time in Python's time.ctime() format and local time ('Sat Nov  1 19:55:07 2026').\n"
+      "--format iso8601 writes RFC 3339 instead. TCP by default; --udp serves datagrams.\n"
+      "The same as 'tcp-server --role timestamp --port 21567' (or udp-server).\n\n"
+      "  --udp                 serve UDP (or a Unix datagram socket with --unix)",
+      "  netdemo timestamp-server                # TCP on 127.0.0.1:21567\n"
+      "  netdemo timestamp-server --udp\n"
+      "  netdemo tcp-client --port 21567 hi      # [Sat Nov 22 01:55:07 2026] hi\n"};
+  std::vector<std::string> rest;
+  bool udp = false;
+  for (const auto& a : args) {
+    if (a == "--udp") {
+      udp = true;
+    } else {
+      rest.push_back(a);
+    }
+  }
+  server_defaults const d{21567, "timestamp"};
+  return udp ? datagram_command(info, rest, d) : stream_command(info, rest, d);
+}
+
+int command_server(const std::vector<std::string>& args) {
+  command_info const info{
+      "command-server", "[options]",
+      "Seed 004's command server, without a shell: 'date' answers '[<ctime>] date', 'os'\n"
+      "'[posix] <system> <release> <machine>', 'ls [path]' a one-line listing such as\n"
+      "['a.txt', 'dir'] of a directory inside --root (never outside it), 'help' the list of\n"
+      "commands, anything else 'welcome'. The same as 'tcp-server --role command --port 21560'.",
+      "  netdemo command-server --root ~/public  # TCP on 127.0.0.1:21560\n"
+      "  netdemo command-client date os 'ls .'\n"};
+  return stream_command(info, args, server_defaults{21560, "command"});
 }
 
 }  // namespace netdemo::cli

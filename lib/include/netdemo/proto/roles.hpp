@@ -4,20 +4,31 @@
 
 #include <array>
 #include <cstddef>
+#include <memory>
 #include <string_view>
 
+#include "netdemo/proto/command.hpp"
 #include "netdemo/proto/handlers.hpp"
 #include "netdemo/proto/protocols.hpp"
+#include "netdemo/proto/timestamp.hpp"
 
 namespace netdemo::proto {
 
 /// Settings a role's handler may need.
 struct role_settings {
   std::size_t max_line = 64 * 1024;
+  time_format time = time_format::ctime;                 ///< timestamp role
+  std::shared_ptr<const command_config> commands;        ///< command role (default: cwd)
 };
 
+/// The command configuration of `s`, or one rooted at the working directory.
+inline std::shared_ptr<const command_config> commands_of(const role_settings& s) {
+  return s.commands ? s.commands : std::make_shared<const command_config>(".");
+}
+
 /// Every role name, in the order `--help` lists them.
-inline constexpr std::array<std::string_view, 3> role_names{"hello", "echo", "upper"};
+inline constexpr std::array<std::string_view, 5> role_names{"hello", "echo", "upper", "timestamp",
+                                                           "command"};
 
 /// Calls `f(handler_prototype)` with the stream handler of `role`.
 /// @return false when no such role exists.
@@ -26,16 +37,26 @@ bool with_stream_role(std::string_view role, const role_settings& s, F&& f) {
   if (role == "hello") return f(text_stream_handler<hello_protocol>({}, s.max_line)), true;
   if (role == "upper") return f(text_stream_handler<upper_protocol>({}, s.max_line)), true;
   if (role == "echo") return f(echo_stream_handler{}), true;
+  if (role == "timestamp") {
+    return f(text_stream_handler<timestamp_protocol>({s.time}, s.max_line)), true;
+  }
+  if (role == "command") {
+    return f(text_stream_handler<command_protocol>({commands_of(s)}, s.max_line)), true;
+  }
   return false;
 }
 
 /// Calls `f(handler)` with the datagram handler of `role`.
 /// @return false when no such role exists.
 template <class F>
-bool with_datagram_role(std::string_view role, const role_settings&, F&& f) {
+bool with_datagram_role(std::string_view role, const role_settings& s, F&& f) {
   if (role == "hello") return f(text_datagram_handler<hello_protocol>({})), true;
   if (role == "upper") return f(text_datagram_handler<upper_protocol>({})), true;
   if (role == "echo") return f(echo_datagram_handler{}), true;
+  if (role == "timestamp") return f(text_datagram_handler<timestamp_protocol>({s.time})), true;
+  if (role == "command") {
+    return f(text_datagram_handler<command_protocol>({commands_of(s)})), true;
+  }
   return false;
 }
 
