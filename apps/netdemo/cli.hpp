@@ -49,5 +49,8 @@ int timestamp_server(const std::vector<std::string>& args);
 int command_server(const std::vector<std::string>& args);
 int tcp_client(const std::vector<std::string>& args);
 int udp_client(const std::vector<std::string>& args);
+int command_client(const std::vector<std::string>& args);
+int resolve(const std::vector<std::string>& args);
+int info(const std::vector<std::string>& args);
 
 }  // namespace netdemo::cli

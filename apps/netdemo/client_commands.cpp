@@ -36,12 +36,20 @@ struct client_settings {
   milliseconds greeting_wait{};
   milliseconds pause{};
   int retries = 0;
+  bool prompt = false;  // print "> " before each line typed on a terminal
 };
 
-void add_client_options(po::options_description& o, bool stream) {
+/// Defaults that differ between the client subcommands.
+struct client_defaults {
+  int port = 9999;
+  const char* greeting_wait = "250ms";
+  bool prompt = false;
+};
+
+void add_client_options(po::options_description& o, bool stream, const client_defaults& d = {}) {
   o.add_options()
       ("host", po::value<std::string>()->default_value("127.0.0.1"), "server address or name")
-      ("port,p", po::value<int>()->default_value(9999), "server port")
+      ("port,p", po::value<int>()->default_value(d.port), "server port")
       ("unix", po::value<std::string>(), "talk to a Unix socket at this path instead of IP")
       ("eol", po::value<std::string>()->default_value("none"),
        "ending added to each message sent: none (seed style), lf or crlf")
@@ -50,7 +58,7 @@ void add_client_options(po::options_description& o, bool stream) {
   if (stream) {
     o.add_options()
         ("connect-timeout", po::value<std::string>()->default_value("10s"), "how long to wait for the connection")
-        ("greeting-wait", po::value<std::string>()->default_value("250ms"),
+        ("greeting-wait", po::value<std::string>()->default_value(d.greeting_wait),
          "how long to wait for a greeting before the first message (0: do not wait)")
         ("pause", po::value<std::string>()->default_value("50ms"),
          "a reply without a line ending is complete once the server is quiet this long");
@@ -193,8 +201,13 @@ asio::awaitable<int> interactive(Client& client, const client_settings& s, asio:
     reply_seen.cancel();
     done.cancel();
   });
+  bool const show_prompt = s.prompt && ::isatty(STDIN_FILENO) == 1;
   while (!server_closed) {
+    if (show_prompt) {
+      std::cout << "> " << std::flush;
+    }
     auto line = co_await input.next();
+    if (!line && show_prompt) std::cout << '\n' << std::flush;  // Ctrl+D after "> "
     if (!line || server_closed) break;
     std::uint64_t const before = replies;
     co_await client.send(*line + s.eol);
@@ -268,6 +281,26 @@ asio::awaitable<int> datagram_session(Client client, client_settings s, asio::io
   co_return 0;
 }
 
+int stream_client_command(const command_info& info, const std::vector<std::string>& args,
+                          const client_defaults& d) {
+  po::options_description o("Options");
+  add_client_options(o, true, d);
+  po::positional_options_description pos;
+  pos.add("message", -1);
+  po::variables_map vm;
+  if (!parse(info, args, o, pos, vm)) return 0;
+  auto s = read_client_settings(vm, true);
+  s.prompt = d.prompt;
+  asio::io_context ioc(1);
+  auto task = [&]() -> asio::awaitable<int> {
+    if (!s.unix_path.empty()) {
+      co_return co_await stream_session(co_await client::connect_unix(s.unix_path, s.connect_timeout), s, ioc);
+    }
+    co_return co_await stream_session(co_await client::connect_tcp(s.host, s.port, s.connect_timeout), s, ioc);
+  };
+  return run_client(ioc, task());
+}
+
 }  // namespace
 
 int tcp_client(const std::vector<std::string>& args) {
@@ -281,21 +314,18 @@ int tcp_client(const std::vector<std::string>& args) {
       "  netdemo tcp-client Michael Tracy Sarah  # Welcome! / Hello, Michael! / ...\n"
       "  netdemo tcp-client --port 9999          # interactive; Ctrl+D ends\n"
       "  netdemo tcp-client --unix /tmp/echo.sock --eol lf hello\n"};
-  po::options_description o("Options");
-  add_client_options(o, true);
-  po::positional_options_description pos;
-  pos.add("message", -1);
-  po::variables_map vm;
-  if (!parse(info, args, o, pos, vm)) return 0;
-  auto s = read_client_settings(vm, true);
-  asio::io_context ioc(1);
-  auto task = [&]() -> asio::awaitable<int> {
-    if (!s.unix_path.empty()) {
-      co_return co_await stream_session(co_await client::connect_unix(s.unix_path, s.connect_timeout), s, ioc);
-    }
-    co_return co_await stream_session(co_await client::connect_tcp(s.host, s.port, s.connect_timeout), s, ioc);
-  };
-  return run_client(ioc, task());
+  return stream_client_command(info, args, {});
+}
+
+int command_client(const std::vector<std::string>& args) {
+  command_info const info{
+      "command-client", "[options] [COMMAND...]",
+      "Seed 004's client for the command server: type a command at the '> ' prompt and see\n"
+      "the answer; Ctrl+D ends, Ctrl+C quits. With COMMAND arguments it runs them in order,\n"
+      "prints each answer and exits. Works against the seed's Python server too.",
+      "  netdemo command-client                  # > date / > os / > ls / > ls sub\n"
+      "  netdemo command-client date os 'ls .'\n"};
+  return stream_client_command(info, args, client_defaults{21560, "0", true});
 }
 
 int udp_client(const std::vector<std::string>& args) {

@@ -21,7 +21,10 @@ constexpr subcommand subcommands[] = {
     {"timestamp-server", netdemo::cli::timestamp_server, "seed 002: answer '[<ctime>] <msg>' over TCP or UDP"},
     {"command-server", netdemo::cli::command_server, "seed 004: date / os / ls confined to --root"},
     {"tcp-client", netdemo::cli::tcp_client, "send messages to a stream server and print the replies"},
+    {"command-client", netdemo::cli::command_client, "seed 004: interactive '> ' prompt for command-server"},
     {"udp-client", netdemo::cli::udp_client, "send datagrams and print the replies (timeout, retries)"},
+    {"resolve", netdemo::cli::resolve, "look a host up (getaddrinfo) or an address up (--reverse)"},
+    {"info", netdemo::cli::info, "host name, FQDN, local addresses, IPv6 availability"},
 };
 
 void print_usage(std::ostream& os) {

@@ -1,0 +1,1 @@
+#include "netdemo/net/resolve.hpp"

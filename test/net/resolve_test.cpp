@@ -1,0 +1,3 @@
+#include "netdemo/net/resolve.hpp"
+
+#include <catch2/catch.hpp>
