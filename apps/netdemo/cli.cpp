@@ -114,14 +114,24 @@ net::log_sink make_server_log(std::string transport, std::string role, bool quie
         line = "Stopping: " + detail;
         break;
     }
-    std::printf("%s %s\n", clock_now().c_str(), line.c_str());
-    std::fflush(stdout);
+    print_log_line(line);
   };
+}
+
+void print_log_line(const std::string& line) {
+  std::printf("%s %s\n", clock_now().c_str(), line.c_str());
+  std::fflush(stdout);
 }
 
 int guarded(const std::string& command, const std::function<int()>& body) {
   try {
-    return body();
+    int const code = body();
+    // Output that could not be written (a full disk, a closed pipe) is a failure too.
+    std::cout.flush();
+    if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+      throw error(exit_code::write_error, "cannot write the output");
+    }
+    return code;
   } catch (const error& e) {
     std::cerr << "netdemo " << command << ": " << e.what() << '\n';
     if (e.code() == exit_code::usage) {

@@ -39,6 +39,9 @@ std::uint16_t parse_port(int value);
 /// Human-readable server log on stdout, one line per event, flushed.
 net::log_sink make_server_log(std::string transport, std::string role, bool quiet);
 
+/// Prints one server log line, with the time, and flushes it.
+void print_log_line(const std::string& line);
+
 /// Runs `body`, turning every failure into one line on stderr and an exit code.
 int guarded(const std::string& command, const std::function<int()>& body);
 

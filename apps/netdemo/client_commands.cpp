@@ -17,6 +17,7 @@
 #include "cli.hpp"
 #include "netdemo/client/datagram_client.hpp"
 #include "netdemo/client/stream_client.hpp"
+#include "netdemo/text.hpp"
 
 namespace netdemo::cli {
 
@@ -219,13 +220,14 @@ asio::awaitable<int> interactive(Client& client, const client_settings& s, asio:
       }
     }
   }
-  if (!server_closed) {
+  if (server_closed) {
+    std::cerr << "Connection closed by the server.\n";
+  } else {
     // End of input: half-close and show what the server still sends.
     client.shutdown_send();
     done.expires_after(s.timeout);
     co_await done.async_wait(asio::as_tuple(asio::use_awaitable));
   }
-  if (server_closed) std::cerr << "Connection closed by the server.\n";
   co_return 0;
 }
 
@@ -244,7 +246,7 @@ asio::awaitable<int> stream_session(Client client, client_settings s, asio::io_c
     auto r = co_await client.read_reply(s.timeout, s.pause, framing);
     if (r.timed_out) {
       throw error(exit_code::timeout, "no reply to '" + s.messages[i] + "' within " +
-                                          std::to_string(s.timeout.count()) + " ms");
+                                          duration_text(s.timeout));
     }
     print_reply(r.data);
     if (r.eof) {

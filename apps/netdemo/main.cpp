@@ -55,12 +55,16 @@ int main(int argc, char** argv) {
   }
   std::string const command = args.front();
   if (command == "-h" || command == "--help" || command == "help") {
-    print_usage(std::cout);
-    return 0;
+    return netdemo::cli::guarded("--help", [] {
+      print_usage(std::cout);
+      return 0;
+    });
   }
   if (command == "--version" || command == "-V") {
-    std::cout << "netdemo " << NETDEMO_VERSION << '\n';
-    return 0;
+    return netdemo::cli::guarded("--version", [] {
+      std::cout << "netdemo " << NETDEMO_VERSION << '\n';
+      return 0;
+    });
   }
   args.erase(args.begin());
   for (const auto& c : subcommands) {

@@ -133,8 +133,7 @@ int run_until_signalled(asio::io_context& ioc, Server& server, std::chrono::mill
           code = signo == SIGINT ? static_cast<int>(exit_code::interrupted) : 0;
           server.stop(grace);
         } else {
-          std::printf("Second signal: closing every connection now.\n");
-          std::fflush(stdout);
+          print_log_line("Second signal: closing every connection now.");
           server.abort();
         }
         signals.async_wait(on_signal);

@@ -1,6 +1,7 @@
 #include "netdemo/client/datagram_client.hpp"
 #include "netdemo/client/stream_client.hpp"
 #include "netdemo/net/endpoints.hpp"
+#include "netdemo/text.hpp"
 
 #include <sys/socket.h>
 
@@ -15,12 +16,6 @@ namespace netdemo::client {
 namespace {
 
 using namespace asio::experimental::awaitable_operators;
-
-std::string seconds_text(std::chrono::milliseconds d) {
-  auto const ms = d.count();
-  if (ms % 1000 == 0) return std::to_string(ms / 1000) + " s";
-  return std::to_string(ms) + " ms";
-}
 
 std::string host_port(const std::string& host, std::uint16_t port) {
   bool const v6 = host.find(':') != std::string::npos;
@@ -62,7 +57,7 @@ asio::awaitable<stream_client<asio::ip::tcp>> connect_tcp(std::string host, std:
   if (state->fired) {
     throw error(exit_code::timeout,
                 "cannot connect to " + host_port(host, port) + ": no answer within " +
-                    seconds_text(timeout));
+                    duration_text(timeout));
   }
   if (cec) {
     throw error(exit_code::cannot_connect,
@@ -84,7 +79,7 @@ asio::awaitable<stream_client<asio::local::stream_protocol>> connect_unix(
       timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   if (res.index() == 1) {
     throw error(exit_code::timeout,
-                "cannot connect to " + path + ": no answer within " + seconds_text(timeout));
+                "cannot connect to " + path + ": no answer within " + duration_text(timeout));
   }
   auto [ec] = std::get<0>(res);
   if (ec) throw error(exit_code::cannot_connect, "cannot connect to " + path + ": " + ec.message());
@@ -142,7 +137,7 @@ asio::awaitable<datagram_reply> datagram_client<Protocol>::request(
     co_return r;
   }
   throw error(exit_code::timeout, "no reply from " + peer_text() + " after " + std::to_string(retries + 1) +
-                                      " attempt(s), waiting " + seconds_text(timeout) + " each");
+                                      " attempt(s), waiting " + duration_text(timeout) + " each");
 }
 
 template class datagram_client<asio::ip::udp>;

@@ -17,7 +17,11 @@ namespace {
 
 template <class Endpoint>
 std::string ip_to_string(const Endpoint& ep) {
-  auto const a = ep.address();
+  auto a = ep.address();
+  // A dual-stack listener sees IPv4 peers as ::ffff:a.b.c.d; show them as users know them.
+  if (a.is_v6() && a.to_v6().is_v4_mapped()) {
+    a = asio::ip::make_address_v4(asio::ip::v4_mapped, a.to_v6());
+  }
   std::string s = a.is_v6() ? "[" + a.to_string() + "]" : a.to_string();
   s += ':';
   s += std::to_string(ep.port());

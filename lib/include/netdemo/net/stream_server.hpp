@@ -210,9 +210,18 @@ class stream_server {
       if (stopping_ || ec == asio::error::operation_aborted) break;
       if (ec) {
         // Never spin and never give up: out of descriptors (or any other accept error)
-        // means wait a little and try again.
-        report(event_kind::warning, {},
-               "accept failed: " + ec.message() + (out_of_descriptors(ec) ? "; backing off" : ""));
+        // means wait a little and try again. Reported once per 5 s at most.
+        auto const now = std::chrono::steady_clock::now();
+        if (now - last_accept_warning_ >= std::chrono::seconds(5)) {
+          std::string text = "accept failed: " + ec.message();
+          if (out_of_descriptors(ec)) text += "; backing off";
+          if (accept_failures_ > 0) text += " (" + std::to_string(accept_failures_) + " more since the last report)";
+          report(event_kind::warning, {}, text);
+          last_accept_warning_ = now;
+          accept_failures_ = 0;
+        } else {
+          ++accept_failures_;
+        }
         backoff.expires_after(limits_.accept_backoff);
         co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
         continue;
@@ -426,6 +435,8 @@ class stream_server {
   std::string out_buf_;             // shared reply buffer
   std::size_t tasks_ = 0;
   std::size_t session_count_ = 0;
+  std::size_t accept_failures_ = 0;  // not yet reported
+  std::chrono::steady_clock::time_point last_accept_warning_{};
   bool stopping_ = false;
 };
 
