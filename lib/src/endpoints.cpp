@@ -107,7 +107,16 @@ std::vector<asio::ip::tcp::acceptor> open_tcp_listeners(const asio::any_io_execu
     // Every listener of one server shares the first one's port, also when it was 0.
     if (!out.empty()) ep.port(out.front().local_endpoint().port());
     tcp::acceptor a(ex);
-    bind_one(a, ep, true);
+    try {
+      bind_one(a, ep, true);
+    } catch (const std::system_error& e) {
+      // A name such as "localhost" may list ::1 on a host without IPv6: serve the
+      // addresses that work. A failure on the only address (or on all) is an error.
+      bool const unusable = e.code() == std::errc::address_not_available ||
+                            e.code() == std::errc::address_family_not_supported;
+      if (endpoints.size() > 1 && unusable && (!out.empty() || ep != endpoints.back())) continue;
+      throw;
+    }
     boost::system::error_code ec;
     a.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) throw_at(ec, "cannot listen on " + ip_to_string(ep));
