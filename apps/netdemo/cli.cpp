@@ -16,9 +16,18 @@ bool parse(const command_info& info, const std::vector<std::string>& args,
   try {
     po::store(po::command_line_parser(args).options(options).positional(positional).run(), vm);
     if (vm.count("help")) {
+      // Positional arguments are in the synopsis, not in the option list.
+      po::options_description shown("Options");
+      for (const auto& opt : options.options()) {
+        bool positional_only = false;
+        for (unsigned i = 0; i < positional.max_total_count() && i < 8; ++i) {
+          positional_only = positional_only || positional.name_for_position(i) == opt->long_name();
+        }
+        if (!positional_only) shown.add(opt);
+      }
       std::cout << "Usage: netdemo " << info.name << ' ' << info.synopsis << "\n\n"
                 << info.summary << "\n\n"
-                << options << "\nExamples:\n"
+                << shown << "\nExamples:\n"
                 << info.examples << "\nExit codes: see 'netdemo --help' or docs/exit-codes.md.\n";
       return false;
     }

@@ -162,7 +162,8 @@ int run_client(asio::io_context& ioc, asio::awaitable<int> task) {
   ioc.run();
   if (interrupted) {
     std::cout.flush();
-    std::cerr << "Interrupted.\n";
+    // On a terminal the cursor is after "^C" (or a prompt): start a fresh line.
+    std::cerr << (::isatty(STDERR_FILENO) == 1 ? "\nInterrupted.\n" : "Interrupted.\n");
     return static_cast<int>(exit_code::interrupted);
   }
   if (failure) std::rethrow_exception(failure);

@@ -56,6 +56,7 @@ std::size_t count_option(const po::variables_map& vm, const char* name, long lon
 struct server_defaults {
   int port = 9999;
   const char* role = "hello";
+  bool fixed_role = false;  // timestamp-server and command-server serve their own role only
 };
 
 void add_server_options(po::options_description& o, bool stream, const server_defaults& d) {
@@ -63,12 +64,20 @@ void add_server_options(po::options_description& o, bool stream, const server_de
       ("host", po::value<std::string>()->default_value("127.0.0.1"),
        "address or name to bind; '::' = every IPv6 and IPv4 address, '0.0.0.0' = every IPv4")
       ("port,p", po::value<int>()->default_value(d.port), "port to bind; 0 picks a free one (printed)")
-      ("unix", po::value<std::string>(), "serve on a Unix socket at this path instead of IP")
-      ("role,r", po::value<std::string>()->default_value(d.role), ("what to answer: " + role_list()).c_str())
-      ("format", po::value<std::string>()->default_value("ctime"),
-       "timestamp role: ctime (Python's time.ctime(), local time) or iso8601 (RFC 3339)")
-      ("root", po::value<std::string>()->default_value("."),
-       "command role: the only directory tree 'ls' may list");
+      ("unix", po::value<std::string>(), "serve on a Unix socket at this path instead of IP");
+  std::string_view const role = d.role;
+  if (!d.fixed_role) {
+    o.add_options()("role,r", po::value<std::string>()->default_value(d.role),
+                    ("what to answer: " + role_list()).c_str());
+  }
+  if (!d.fixed_role || role == "timestamp") {
+    o.add_options()("format", po::value<std::string>()->default_value("ctime"),
+                    "timestamp role: ctime (Python's time.ctime(), local time) or iso8601 (RFC 3339)");
+  }
+  if (!d.fixed_role || role == "command") {
+    o.add_options()("root", po::value<std::string>()->default_value("."),
+                    "command role: the only directory tree 'ls' may list");
+  }
   if (stream) {
     o.add_options()
         ("max-conns", po::value<long long>()->default_value(1024), "concurrent connections; more get a one-line refusal")
@@ -87,12 +96,13 @@ void add_server_options(po::options_description& o, bool stream, const server_de
   }
 }
 
-server_settings read_server_settings(const po::variables_map& vm, bool stream) {
+server_settings read_server_settings(const po::variables_map& vm, bool stream,
+                                     const server_defaults& d) {
   server_settings s;
   s.host = vm["host"].as<std::string>();
   s.port = parse_port(vm["port"].as<int>());
   if (vm.count("unix")) s.unix_path = vm["unix"].as<std::string>();
-  s.role = vm["role"].as<std::string>();
+  s.role = vm.count("role") ? vm["role"].as<std::string>() : std::string(d.role);
   bool known = false;
   for (auto r : proto::role_names) known = known || r == s.role;
   if (!known) throw error(exit_code::usage, "unknown role '" + s.role + "' (roles: " + role_list() + ")");
@@ -107,7 +117,8 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream) {
     s.limits.max_datagram = count_option(vm, "max-datagram", 1, 16 * 1024 * 1024);
   }
   s.role_settings.max_line = s.limits.max_line;
-  auto const format = proto::parse_time_format(vm["format"].as<std::string>());
+  auto const format =
+      proto::parse_time_format(vm.count("format") ? vm["format"].as<std::string>() : "ctime");
   if (!format) throw error(exit_code::usage, "--format must be ctime or iso8601");
   s.role_settings.time = *format;
   if (s.role == "command") {
@@ -191,7 +202,7 @@ int stream_command(const command_info& info, const std::vector<std::string>& arg
   add_server_options(o, true, d);
   po::variables_map vm;
   if (!parse(info, args, o, {}, vm)) return 0;
-  auto const s = read_server_settings(vm, true);
+  auto const s = read_server_settings(vm, true, d);
   int code = 0;
   proto::with_stream_role(s.role, s.role_settings,
                           [&](auto handler) { code = serve_stream(s, std::move(handler)); });
@@ -204,7 +215,7 @@ int datagram_command(const command_info& info, const std::vector<std::string>& a
   add_server_options(o, false, d);
   po::variables_map vm;
   if (!parse(info, args, o, {}, vm)) return 0;
-  auto const s = read_server_settings(vm, false);
+  auto const s = read_server_settings(vm, false, d);
   int code = 0;
   proto::with_datagram_role(s.role, s.role_settings,
                             [&](auto handler) { code = serve_datagram(s, std::move(handler)); });
@@ -261,7 +272,7 @@ int timestamp_server(const std::vector<std::string>& args) {
       rest.push_back(a);
     }
   }
-  server_defaults const d{21567, "timestamp"};
+  server_defaults const d{21567, "timestamp", true};
   return udp ? datagram_command(info, rest, d) : stream_command(info, rest, d);
 }
 
@@ -274,7 +285,7 @@ int command_server(const std::vector<std::string>& args) {
       "commands, anything else 'welcome'. The same as 'tcp-server --role command --port 21560'.",
       "  netdemo command-server --root ~/public  # TCP on 127.0.0.1:21560\n"
       "  netdemo command-client date os 'ls .'\n"};
-  return stream_command(info, args, server_defaults{21560, "command"});
+  return stream_command(info, args, server_defaults{21560, "command", true});
 }
 
 }  // namespace netdemo::cli

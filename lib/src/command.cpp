@@ -25,8 +25,9 @@ namespace {
 constexpr std::size_t max_path = 4096;
 constexpr std::size_t max_reply = 60 * 1024;
 
-/// Length of the valid UTF-8 sequence at `s[i]`, or 0 when it is not one.
-std::size_t utf8_sequence(std::string_view s, std::size_t i) {
+/// Length of the valid UTF-8 sequence at `s[i]`, or 0 when it is not one; `cp_out`
+/// receives the code point.
+std::size_t utf8_sequence(std::string_view s, std::size_t i, unsigned& cp_out) {
   auto const b = static_cast<unsigned char>(s[i]);
   std::size_t len = 0;
   unsigned min = 0;
@@ -50,7 +51,16 @@ std::size_t utf8_sequence(std::string_view s, std::size_t i) {
     cp = (cp << 6) | (c & 0x3f);
   }
   if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+  cp_out = cp;
   return len;
+}
+
+/// Code points that are valid but must not reach a terminal raw: C1 controls (U+009B
+/// starts an escape sequence), line and paragraph separators, zero-width and bidi
+/// controls that can disguise a name, and the BOM. Python's repr() escapes them too.
+bool invisible_or_control(unsigned cp) {
+  return (cp >= 0x80 && cp <= 0xa0) || cp == 0xad || (cp >= 0x200b && cp <= 0x200f) ||
+         (cp >= 0x2028 && cp <= 0x202e) || (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
 }
 
 void append_hex(unsigned char b, std::string& out) {
@@ -59,6 +69,14 @@ void append_hex(unsigned char b, std::string& out) {
   out.push_back(digits[b >> 4]);
   out.push_back(digits[b & 0xf]);
 }
+
+void append_code_point_escape(unsigned cp, std::string& out) {
+  if (cp <= 0xff) return append_hex(static_cast<unsigned char>(cp), out);
+  static constexpr char digits[] = "0123456789abcdef";
+  out.append("\\u");
+  for (int shift = 12; shift >= 0; shift -= 4) out.push_back(digits[(cp >> shift) & 0xf]);
+}
+
 
 /// Opens `rel` beneath `root_fd`; no `..`, absolute path or symlink may lead out.
 int open_beneath(int root_fd, const std::string& root, const std::string& rel) {
@@ -103,12 +121,17 @@ void append_python_repr(std::string_view name, std::string& out) {
   for (std::size_t i = 0; i < name.size();) {
     auto const b = static_cast<unsigned char>(name[i]);
     if (b >= 0x80) {
-      std::size_t const len = utf8_sequence(name, i);
+      unsigned cp = 0;
+      std::size_t const len = utf8_sequence(name, i, cp);
       if (len == 0) {
         append_hex(b, out);
         ++i;
       } else {
-        out.append(name.substr(i, len));
+        if (invisible_or_control(cp)) {
+          append_code_point_escape(cp, out);
+        } else {
+          out.append(name.substr(i, len));
+        }
         i += len;
       }
       continue;
@@ -164,6 +187,7 @@ void command_config::list(std::string_view path, std::string& out) const {
     out.append(why);
     out.append(": ");
     append_python_repr(path.substr(0, 256), out);
+    if (path.size() > 256) out.append(" \xe2\x80\xa6");  // " …": cut here
   };
   if (path.find('\0') != std::string_view::npos) return fail("invalid path");
   if (path.size() > max_path) return fail("path too long");

@@ -56,6 +56,10 @@ TEST_CASE("python repr quoting and escaping", "[command]") {
   CHECK(repr(std::string("nul\0esc\x1b", 8)) == "'nul\\x00esc\\x1b'");
   CHECK(repr("\xe4\xbd\xa0\xe5\xa5\xbd") == "'\xe4\xbd\xa0\xe5\xa5\xbd'");  // valid UTF-8 kept
   CHECK(repr("bad\xff\xe4\xbd") == "'bad\\xff\\xe4\\xbd'");             // invalid escaped
+  CHECK(repr("c1\xc2\x9b" "31m") == "'c1\\x9b31m'");                       // C1 CSI
+  CHECK(repr("rtl\xe2\x80\xaegnp.exe") == "'rtl\\u202egnp.exe'");        // bidi override
+  CHECK(repr("ls\xe2\x80\xa8x") == "'ls\\u2028x'");                       // line separator
+  CHECK(repr("\xc3\xa9t\xc3\xa9") == "'\xc3\xa9t\xc3\xa9'");                 // é stays
 }
 
 TEST_CASE("command role: date, os, help, welcome", "[command]") {
