@@ -135,6 +135,11 @@ class stream_server {
   /// server's executor while `run()` is running.
   void adopt(socket_type socket, std::string peer) {
     boost::system::error_code ec;
+    if (stopping_) {
+      socket.close(ec);
+      report(event_kind::refused, peer, "shutdown");
+      return;
+    }
     socket.non_blocking(true, ec);
     ++tasks_;
     auto ex = socket.get_executor();
