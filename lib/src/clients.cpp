@@ -32,7 +32,7 @@ asio::awaitable<stream_client<asio::ip::tcp>> connect_tcp(std::string host, std:
   auto [rec, endpoints] = co_await resolver.async_resolve(
       host, std::to_string(port), tcp::resolver::numeric_service,
       asio::as_tuple(asio::use_awaitable));
-  if (rec) throw error(exit_code::cannot_resolve, "cannot resolve " + host + ": " + rec.message());
+  if (rec) throw error(exit_code::cannot_resolve, "cannot resolve '" + host + "': " + rec.message());
   tcp::socket socket(ex);
   // The ranged async_connect ignores per-operation cancellation in Asio 1.26, so `||`
   // with a timer would wait out the kernel's SYN retries: a watchdog closes the socket.
@@ -150,7 +150,7 @@ asio::awaitable<datagram_client<asio::ip::udp>> connect_udp(std::string host, st
   auto [rec, endpoints] = co_await resolver.async_resolve(
       host, std::to_string(port), udp::resolver::numeric_service,
       asio::as_tuple(asio::use_awaitable));
-  if (rec) throw error(exit_code::cannot_resolve, "cannot resolve " + host + ": " + rec.message());
+  if (rec) throw error(exit_code::cannot_resolve, "cannot resolve '" + host + "': " + rec.message());
   udp::socket socket(ex);
   boost::system::error_code ec;
   socket.open(endpoints.begin()->endpoint().protocol(), ec);

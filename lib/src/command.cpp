@@ -196,10 +196,10 @@ void command_config::list(std::string_view path, std::string& out) const {
     // Absolute paths are fine while they name something inside the root.
     std::string_view const r(rel);
     if (r == root_) {
-      rel = ".";
+      rel.assign(1, '.');
     } else if (r.starts_with(root_) && (root_ == "/" || r[root_.size()] == '/')) {
       rel = root_ == "/" ? std::string(r.substr(1)) : std::string(r.substr(root_.size() + 1));
-      if (rel.empty()) rel = ".";
+      if (rel.empty()) rel.assign(1, '.');
     } else {
       return fail("outside the root");
     }

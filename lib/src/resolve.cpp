@@ -168,6 +168,10 @@ std::string reverse_lookup(const std::string& address) {
   int const parsed = address.empty() ? EAI_NONAME : ::getaddrinfo(address.c_str(), nullptr, &hints, &raw);
   addrinfo_ptr const list(raw);
   if (parsed != 0 || list == nullptr || list->ai_addr == nullptr) {
+    if (address.find('%') != std::string::npos) {
+      throw error(exit_code::usage, quoted(address) +
+                                        " is not an IPv6 address with the scope of a local interface");
+    }
     throw error(exit_code::usage,
                 quoted(address) + " is not an IPv4 or IPv6 address (--reverse takes an address)");
   }

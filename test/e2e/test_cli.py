@@ -169,7 +169,7 @@ class UsageErrors(NetdemoTestCase):
                 except subprocess.TimeoutExpired:
                     self.skipTest("the resolver hangs here")
                 self.assertEqual(r.returncode, 6, r.stderr)
-                self.assertIn(b"cannot resolve nosuch.invalid", r.stderr)
+                self.assertIn(b"cannot resolve 'nosuch.invalid'", r.stderr)
 
     def test_duration_forms_are_accepted(self):
         # 300 (seconds), 2.5s and 100ms all parse: the server starts.

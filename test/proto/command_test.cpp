@@ -122,7 +122,7 @@ TEST_CASE("ls errors are one line and keep the session", "[command]") {
 
 TEST_CASE("long listings are capped", "[command]") {
   test_support::temp_dir dir;
-  for (int i = 0; i < 25; ++i) std::ofstream(dir.path("f" + std::to_string(100 + i))) << i;
+  for (int i = 0; i < 25; ++i) std::ofstream(dir.path(std::string(1, 'f').append(std::to_string(100 + i)))) << i;
   command_protocol const p{std::make_shared<const command_config>(dir.path("."), 10)};
   std::string const out = ask(p, "ls");
   CHECK(out.starts_with("['f100', 'f101',"));
