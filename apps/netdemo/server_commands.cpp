@@ -256,13 +256,13 @@ int timestamp_server(const std::vector<std::string>& args) {
   command_info const info{
       "timestamp-server", "[--udp] [options]",
       "Seed 002's tsTserv / tsUserv: every message comes back as '[<ctime>] <msg>', the\n"
-      "time in Python's time.ctime() format and local time ('Sat Nov  1 19:55:07 2026').\n"
+      "time in Python's time.ctime() format and local time ('Sun Nov  1 19:55:07 2026').\n"
       "--format iso8601 writes RFC 3339 instead. TCP by default; --udp serves datagrams.\n"
       "The same as 'tcp-server --role timestamp --port 21567' (or udp-server).\n\n"
       "  --udp                 serve UDP (or a Unix datagram socket with --unix)",
       "  netdemo timestamp-server                # TCP on 127.0.0.1:21567\n"
       "  netdemo timestamp-server --udp\n"
-      "  netdemo tcp-client --port 21567 hi      # [Sat Nov 22 01:55:07 2026] hi\n"};
+      "  netdemo tcp-client --port 21567 hi      # [Sun Nov 22 01:55:07 2026] hi\n"};
   std::vector<std::string> rest;
   bool udp = false;
   for (const auto& a : args) {

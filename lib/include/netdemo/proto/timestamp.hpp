@@ -11,7 +11,7 @@ namespace netdemo::proto {
 
 /// How a time stamp is written.
 enum class time_format : std::uint8_t {
-  ctime,    ///< Python's time.ctime(): "Sat Nov  1 19:55:07 2026" (the seed's, the default)
+  ctime,    ///< Python's time.ctime(): "Sun Nov  1 19:55:07 2026" (the seed's, the default)
   iso8601,  ///< RFC 3339 with the UTC offset: "2026-11-01T19:55:07+08:00"
 };
 
