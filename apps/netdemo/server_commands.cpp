@@ -116,6 +116,15 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream,
   } else {
     s.limits.max_datagram = count_option(vm, "max-datagram", 1, 16 * 1024 * 1024);
   }
+  // An option for another role is a mistake worth saying, not something to ignore.
+  auto only_for = [&](const char* option, std::string_view role) {
+    if (vm.count(option) && !vm[option].defaulted() && s.role != role) {
+      throw error(exit_code::usage, "--" + std::string(option) + " applies to the " +
+                                        std::string(role) + " role only");
+    }
+  };
+  only_for("format", "timestamp");
+  only_for("root", "command");
   s.role_settings.max_line = s.limits.max_line;
   auto const format =
       proto::parse_time_format(vm.count("format") ? vm["format"].as<std::string>() : "ctime");
