@@ -55,5 +55,6 @@ int udp_client(const std::vector<std::string>& args);
 int command_client(const std::vector<std::string>& args);
 int resolve(const std::vector<std::string>& args);
 int info(const std::vector<std::string>& args);
+int http_get(const std::vector<std::string>& args);
 
 }  // namespace netdemo::cli

@@ -24,6 +24,7 @@ constexpr subcommand subcommands[] = {
     {"command-client", netdemo::cli::command_client, "seed 004: interactive '> ' prompt for command-server"},
     {"udp-client", netdemo::cli::udp_client, "send datagrams and print the replies (timeout, retries)"},
     {"resolve", netdemo::cli::resolve, "look a host up (getaddrinfo) or an address up (--reverse)"},
+    {"http-get", netdemo::cli::http_get, "fetch a URL over HTTP/HTTPS: headers to stdout, body to a file"},
     {"info", netdemo::cli::info, "host name, FQDN, local addresses, IPv6 availability"},
 };
 

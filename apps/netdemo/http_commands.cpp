@@ -1,0 +1,295 @@
+// http-get: seeds 000/003's "fetch a page, print the header, save the body", on the
+// library's HTTP client. Here: options, where the head and body go, and file naming.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <optional>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+
+#include "cli.hpp"
+#include "netdemo/http/client.hpp"
+#include "netdemo/http/url.hpp"
+
+namespace netdemo::cli {
+
+namespace {
+
+namespace asio = boost::asio;
+
+/// Writes all of `data` to `fd`; throws error(write_error) naming `what` on failure.
+void write_all(int fd, std::string_view data, const std::string& what) {
+  while (!data.empty()) {
+    ssize_t const n = ::write(fd, data.data(), data.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw error(exit_code::write_error, "cannot write to " + what + ": " + std::strerror(errno));
+    }
+    data.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+/// Prints lines of `text` (CRLF or LF separated) on stderr, each after `prefix`.
+void print_prefixed(std::string_view text, std::string_view prefix) {
+  std::string out;
+  while (!text.empty()) {
+    auto const nl = text.find('\n');
+    auto line = text.substr(0, nl);
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    out.append(prefix).append(line).append("\n");
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  std::cerr << out << std::flush;
+}
+
+/// Where the body goes: stdout, a file the user named, or a file named after the URL
+/// that never replaces an existing one.
+class body_output {
+ public:
+  body_output() = default;
+  body_output(const body_output&) = delete;
+  body_output& operator=(const body_output&) = delete;
+  ~body_output() {
+    if (fd_ > STDERR_FILENO) ::close(fd_);
+  }
+
+  void to_stdout() { stdout_ = true; }
+  void to_file(std::string name, bool no_clobber) {
+    name_ = std::move(name);
+    no_clobber_ = no_clobber;
+  }
+  bool is_stdout() const noexcept { return stdout_; }
+  bool opened() const noexcept { return fd_ >= 0; }
+  const std::string& name() const noexcept { return name_; }
+  std::uint64_t bytes() const noexcept { return bytes_; }
+
+  /// Opens the destination (for a file: name, or name.1, name.2, ... with no_clobber).
+  void open() {
+    if (fd_ >= 0) return;
+    if (stdout_) {
+      std::cout.flush();
+      fd_ = STDOUT_FILENO;
+      return;
+    }
+    if (!no_clobber_) {
+      fd_ = ::open(name_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+      if (fd_ < 0) {
+        throw error(exit_code::write_error, "cannot create '" + name_ + "': " + std::strerror(errno));
+      }
+      return;
+    }
+    std::string const base = name_;
+    for (int i = 0; i < 10000; ++i) {
+      std::string candidate = base;
+      if (i > 0) candidate.append(".").append(std::to_string(i));
+      fd_ = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+      if (fd_ >= 0) {
+        name_ = std::move(candidate);
+        return;
+      }
+      if (errno != EEXIST) {
+        throw error(exit_code::write_error,
+                    "cannot create '" + candidate + "': " + std::strerror(errno));
+      }
+    }
+    throw error(exit_code::write_error, "too many files named '" + base + "[.N]' already exist");
+  }
+
+  void write(std::string_view data) {
+    open();
+    write_all(fd_, data, stdout_ ? std::string("standard output") : "'" + name_ + "'");
+    bytes_ += data.size();
+  }
+
+  /// Closes a file; throws error(write_error) if the data did not reach it.
+  void finish() {
+    if (fd_ > STDERR_FILENO) {
+      int const fd = std::exchange(fd_, -1);
+      if (::close(fd) != 0) {
+        throw error(exit_code::write_error, "cannot write to '" + name_ + "': " + std::strerror(errno));
+      }
+    }
+  }
+
+  /// After a failure: an opened file is renamed NAME.part (or NAME.part.N); returns the
+  /// name kept, or "" when there was no file.
+  std::string keep_partial() {
+    if (stdout_ || fd_ < 0) return {};
+    ::close(std::exchange(fd_, -1));
+    std::error_code ec;
+    for (int i = 0; i < 10000; ++i) {
+      std::string part = name_ + ".part";
+      if (i > 0) part.append(".").append(std::to_string(i));
+      if (std::filesystem::exists(part, ec)) continue;
+      std::filesystem::rename(name_, part, ec);
+      return ec ? name_ : part;
+    }
+    return name_;
+  }
+
+ private:
+  bool stdout_ = false;
+  bool no_clobber_ = true;
+  std::string name_;
+  int fd_ = -1;
+  std::uint64_t bytes_ = 0;
+};
+
+}  // namespace
+
+int http_get(const std::vector<std::string>& args) {
+  command_info const info{
+      "http-get", "URL-or-HOST [options]",
+      "Fetches a URL over HTTP/1.1 or HTTPS (a bare host means http://HOST/). Prints the status "
+      "line and headers to stdout and saves the body to a file named after the URL's last path "
+      "segment (or index.html), never replacing an existing file: name.1, name.2, ... are used "
+      "instead. Redirects are followed (up to --max-redirs); https verifies the certificate "
+      "against the system's CAs.",
+      "  netdemo http-get www.sina.com.cn\n"
+      "  netdemo http-get -o - http://127.0.0.1:8000/file.txt > copy.txt\n"
+      "  netdemo http-get -I https://example.com/\n"
+      "  netdemo http-get --cacert ca.pem -H 'Accept: text/plain' https://localhost:8443/\n"};
+  po::options_description o("Options");
+  o.add_options()
+      ("url", po::value<std::string>(), "URL or host (positional)")
+      ("output,o", po::value<std::string>(), "write the body to FILE ('-': stdout, body only)")
+      ("include,i", po::bool_switch(), "put the headers before the body in the output")
+      ("head,I", po::bool_switch(), "HEAD request: print the headers only")
+      ("silent,s", po::bool_switch(), "no notes on stderr (errors still appear)")
+      ("verbose,v", po::bool_switch(), "show the request and response headers on stderr")
+      ("header,H", po::value<std::vector<std::string>>(), "extra header 'Name: value' (repeatable; 'Name:' removes a default)")
+      ("user-agent,A", po::value<std::string>(), "User-Agent to send")
+      ("max-redirs", po::value<int>()->default_value(20), "most redirects to follow (more: exit 47)")
+      ("no-follow", po::bool_switch(), "do not follow redirects")
+      ("fail,f", po::bool_switch(), "exit 22 without saving the body when the status is 400 or more")
+      ("connect-timeout", po::value<std::string>()->default_value("30s"), "limit for connecting (and the TLS handshake)")
+      ("idle-timeout", po::value<std::string>()->default_value("60s"), "limit for each read or write")
+      ("max-time,m", po::value<std::string>()->default_value("0"), "limit for the whole transfer (0: none)")
+      ("insecure,k", po::bool_switch(), "https: do not verify the server's certificate")
+      ("cacert", po::value<std::string>(), "https: trust the CA certificates in this PEM file");
+  po::positional_options_description pos;
+  pos.add("url", 1);
+  po::variables_map vm;
+  if (!parse(info, args, o, pos, vm)) return 0;
+  if (!vm.count("url")) throw error(exit_code::usage, "a URL or host is required");
+
+  std::string const url_text = vm["url"].as<std::string>();
+  auto const url = http::parse_user_url(url_text);
+  bool const head = vm["head"].as<bool>();
+  bool const include = vm["include"].as<bool>();
+  bool const silent = vm["silent"].as<bool>();
+  bool const verbose = vm["verbose"].as<bool>();
+
+  http::request_options req;
+  req.url = url_text;
+  req.method = head ? "HEAD" : "GET";
+  req.user_agent = std::string("netdemo/") + NETDEMO_VERSION;
+  if (vm.count("user-agent")) req.user_agent = vm["user-agent"].as<std::string>();
+  if (vm.count("header")) {
+    for (const auto& h : vm["header"].as<std::vector<std::string>>()) {
+      auto const colon = h.find(':');
+      if (colon == std::string::npos || colon == 0) {
+        throw error(exit_code::usage, "--header wants 'Name: value', not '" + h + "'");
+      }
+      std::string value = h.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(" \t") == std::string::npos ? value.size()
+                                                                           : value.find_first_not_of(" \t"));
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+      req.headers.push_back({h.substr(0, colon), std::move(value)});
+    }
+  }
+  req.max_redirects = vm["max-redirs"].as<int>();
+  if (req.max_redirects < 0) throw error(exit_code::usage, "--max-redirs must be 0 or more");
+  req.follow_redirects = !vm["no-follow"].as<bool>();
+  req.fail_on_error = vm["fail"].as<bool>();
+  req.connect_timeout = parse_duration(vm["connect-timeout"].as<std::string>(), "connect-timeout");
+  req.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>(), "idle-timeout");
+  req.max_time = parse_duration(vm["max-time"].as<std::string>(), "max-time");
+  req.insecure = vm["insecure"].as<bool>();
+  if (vm.count("cacert")) req.ca_file = vm["cacert"].as<std::string>();
+
+  // The body's destination, and where the head is printed.
+  body_output out;
+  enum class head_to { none, out_stream, err_stream, body_output } head_dest = head_to::out_stream;
+  if (head) {
+    head_dest = head_to::out_stream;
+  } else if (vm.count("output") && vm["output"].as<std::string>() == "-") {
+    out.to_stdout();
+    head_dest = include ? head_to::body_output : (silent ? head_to::none : head_to::err_stream);
+  } else {
+    if (vm.count("output")) {
+      out.to_file(vm["output"].as<std::string>(), false);
+    } else {
+      out.to_file(url.file_name.empty() ? "index.html" : url.file_name, true);
+    }
+    head_dest = include ? head_to::body_output : head_to::out_stream;
+  }
+
+  if (verbose) {
+    req.on_info = [](std::string_view line) { print_prefixed(line, "* "); };
+    req.on_request = [](std::string_view text) { print_prefixed(text, "> "); };
+  }
+  bool const fail = req.fail_on_error;
+  req.on_response = [&](const http::response& r, bool final) {
+    if (verbose) print_prefixed(r.head_text(), "< ");
+    if (!final) return;
+    if (fail && r.status >= 400) return;  // the client stops with exit 22; no file
+    std::string const text = r.head_text();
+    switch (head_dest) {
+      case head_to::none:
+        break;
+      case head_to::out_stream:
+        std::cout << text << std::flush;
+        break;
+      case head_to::err_stream:
+        if (!verbose) std::cerr << text << std::flush;
+        break;
+      case head_to::body_output:
+        out.write(text);
+        break;
+    }
+    if (!head) out.open();
+  };
+  req.on_body = [&](std::string_view chunk) { out.write(chunk); };
+
+  asio::io_context ioc(1);
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  bool interrupted = false;
+  std::exception_ptr failure;
+  std::optional<http::response> result;
+  asio::co_spawn(ioc, http::fetch(std::move(req)),
+                 [&](std::exception_ptr e, http::response r) {
+                   failure = e;
+                   if (!e) result = std::move(r);
+                   signals.cancel();
+                 });
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    interrupted = true;
+    ioc.stop();
+  });
+  ioc.run();
+  if (interrupted) failure = std::make_exception_ptr(error(exit_code::interrupted, "interrupted"));
+  if (failure) {
+    std::string const kept = out.keep_partial();
+    if (!kept.empty()) {
+      std::cerr << "netdemo http-get: partial body (" << out.bytes() << " bytes) kept in '" << kept
+                << "'\n";
+    }
+    std::rethrow_exception(failure);
+  }
+  out.finish();
+  if (!head && !out.is_stdout() && !silent && !out.name().empty()) {
+    std::cerr << "Saved " << out.bytes() << " bytes to '" << out.name() << "'\n";
+  }
+  return 0;
+}
+
+}  // namespace netdemo::cli

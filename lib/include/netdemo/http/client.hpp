@@ -1,0 +1,87 @@
+// An HTTP/1.1 client for one fetch: Boost.Beast on the wire, Boost.URL for URLs, OpenSSL
+// (through Asio) for https. The body streams to a caller's sink in bounded memory.
+//
+//   netdemo::http::request_options o;
+//   o.url = "https://example.com/";
+//   o.on_body = [&](std::string_view chunk) { out.write(chunk.data(), chunk.size()); };
+//   netdemo::http::response r = co_await netdemo::http::fetch(std::move(o));
+//
+// Errors are netdemo::error carrying the exit code (DESIGN.md): 2 bad URL, 6 resolve,
+// 7 connect, 8 malformed reply, 18 body cut short, 22 status >= 400 with fail_on_error,
+// 28 timeout, 47 too many redirects, 60 TLS verification; 1 anything else.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <boost/asio/awaitable.hpp>
+
+namespace netdemo::http {
+
+/// One header field, as sent or received (original case kept).
+struct header_field {
+  std::string name;   ///< "Content-Type"
+  std::string value;  ///< "text/html"
+};
+
+/// A response head: status line and fields.
+struct response {
+  std::string url;                   ///< the URL that answered (after redirects)
+  unsigned version = 11;             ///< 10 or 11
+  unsigned status = 0;               ///< 200
+  std::string reason;                ///< "OK"
+  std::vector<header_field> headers; ///< in the order received
+  int redirects = 0;                 ///< redirects followed to get here
+  std::uint64_t body_bytes = 0;      ///< body bytes passed to the sink (filled at the end)
+
+  /// "HTTP/1.1 200 OK"
+  std::string status_line() const;
+  /// The status line and fields, each ending in CRLF, then an empty line.
+  std::string head_text() const;
+  /// The first field named `name` (case-insensitive), or nullptr.
+  const std::string* find(std::string_view name) const;
+};
+
+/// Everything one fetch needs. Callbacks run on the fetch's executor; any of them may
+/// throw (a netdemo::error keeps its exit code) and the fetch stops there.
+struct request_options {
+  std::string url;                     ///< "http://host/", "https://[::1]:8443/x", or a bare host
+  std::string method = "GET";          ///< GET or HEAD (HEAD never reads a body)
+  std::vector<header_field> headers;   ///< extra fields; same name as a default replaces it;
+                                       ///< an empty value removes the default
+  std::string user_agent = "netdemo/1"; ///< User-Agent (empty: none)
+
+  bool follow_redirects = true;        ///< follow 301/302/303/307/308 with a Location
+  int max_redirects = 20;              ///< more than this → exit 47
+  bool fail_on_error = false;          ///< status >= 400 → exit 22 before any body is read
+
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};  ///< resolve+connect+TLS
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};     ///< each read/write
+  std::chrono::milliseconds max_time{0};  ///< whole transfer; 0 = no limit
+
+  bool insecure = false;               ///< https: do not verify the certificate (-k)
+  std::string ca_file;                 ///< https: trust these CAs instead of the system's
+  std::size_t header_limit = 64 * 1024; ///< bytes of response head accepted
+
+  /// Every response head (redirects included), before its body; `final` is false for a
+  /// redirect that will be followed.
+  std::function<void(const response&, bool final)> on_response;
+  /// The final response's body, chunk by chunk (at most 64 KiB each).
+  std::function<void(std::string_view)> on_body;
+  /// Each request head as sent (for -v).
+  std::function<void(std::string_view)> on_request;
+  /// Progress notes ("Connected to ...", "TLS ...", "Redirect to ...") for -v.
+  std::function<void(std::string_view)> on_info;
+};
+
+/// Fetches `options.url`, following redirects as configured; returns the final response
+/// head after its whole body went to `on_body`. Runs on the caller's executor.
+/// Cancellation: closing the io_context or cancelling the awaiting coroutine ends it.
+boost::asio::awaitable<response> fetch(request_options options);
+
+}  // namespace netdemo::http

@@ -1,0 +1,407 @@
+#include "netdemo/http/client.hpp"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <algorithm>
+#include <memory>
+#include <optional>
+#include <sstream>
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/ssl/error.hpp>
+#include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/string.hpp>
+#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/buffer_body.hpp>
+#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/error.hpp>
+#include <boost/beast/http/parser.hpp>
+#include <boost/beast/http/read.hpp>
+#include <boost/beast/http/write.hpp>
+
+#include "netdemo/exit_codes.hpp"
+#include "netdemo/http/url.hpp"
+#include "netdemo/text.hpp"
+
+namespace netdemo::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+namespace ssl = boost::asio::ssl;
+using tcp = boost::asio::ip::tcp;
+using std::chrono::milliseconds;
+using steady = std::chrono::steady_clock;
+
+std::string response::status_line() const {
+  std::string s("HTTP/");
+  s.append(std::to_string(version / 10)).append(".").append(std::to_string(version % 10));
+  s.append(" ").append(std::to_string(status));
+  if (!reason.empty()) s.append(" ").append(reason);
+  return s;
+}
+
+std::string response::head_text() const {
+  std::string s = status_line();
+  s.append("\r\n");
+  for (const auto& h : headers) s.append(h.name).append(": ").append(h.value).append("\r\n");
+  s.append("\r\n");
+  return s;
+}
+
+const std::string* response::find(std::string_view name) const {
+  for (const auto& h : headers) {
+    if (beast::iequals(h.name, name)) return &h.value;
+  }
+  return nullptr;
+}
+
+namespace {
+
+constexpr auto tok = asio::as_tuple(asio::use_awaitable);
+constexpr std::size_t chunk_size = 64 * 1024;
+constexpr int max_interim_responses = 32;
+
+bool is_http_error(const boost::system::error_code& ec) {
+  return ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category();
+}
+
+/// Everything one fetch shares between its hops.
+struct fetch_state {
+  request_options opt;
+  steady::time_point end = steady::time_point::max();  // --max-time
+  std::optional<ssl::context> tls;
+  std::string tls_failure;  // why verification failed, from the verify callback
+
+  /// Arms the stream for one step allowed to take `step`, within --max-time.
+  void arm(beast::tcp_stream& s, milliseconds step) const {
+    auto const now = steady::now();
+    auto const by = step.count() > 0 ? now + step : steady::time_point::max();
+    s.expires_at(std::min(by, end));
+  }
+
+  /// The timeout error for a step that was allowed `step`.
+  error timed_out(const std::string& what, milliseconds step) const {
+    if (end != steady::time_point::max() && steady::now() + milliseconds(20) >= end) {
+      return error(exit_code::timeout, "the transfer took longer than " +
+                                           duration_text(opt.max_time) + " (--max-time)");
+    }
+    return error(exit_code::timeout, what + " timed out after " + duration_text(step));
+  }
+
+  void info(const std::string& line) const {
+    if (opt.on_info) opt.on_info(line);
+  }
+
+  ssl::context& tls_context() {
+    if (!tls) {
+      tls.emplace(ssl::context::tls_client);
+      tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
+                       ssl::context::no_sslv3);
+      boost::system::error_code ec;
+      if (!opt.ca_file.empty()) {
+        tls->load_verify_file(opt.ca_file, ec);
+        if (ec) {
+          throw error(exit_code::failure,
+                      "cannot use CA file '" + opt.ca_file + "': " + ec.message());
+        }
+      } else {
+        tls->set_default_verify_paths(ec);
+      }
+    }
+    return *tls;
+  }
+};
+
+/// What one request/response exchange ended with.
+struct hop_result {
+  response head;
+  std::string location;  // set when this is a redirect to follow
+};
+
+bool is_redirect(unsigned status) {
+  return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
+}
+
+bhttp::request<bhttp::empty_body> build_request(const fetch_state& st, const target_url& url,
+                                                const std::string& method, bool same_host) {
+  bhttp::request<bhttp::empty_body> req;
+  auto const verb = bhttp::string_to_verb(method);
+  if (verb == bhttp::verb::unknown) {
+    req.method_string(method);
+  } else {
+    req.method(verb);
+  }
+  req.target(url.target);
+  req.version(11);
+  req.set(bhttp::field::host, url.host_header);
+  if (!st.opt.user_agent.empty()) req.set(bhttp::field::user_agent, st.opt.user_agent);
+  req.set(bhttp::field::accept, "*/*");
+  std::vector<std::string> replaced;
+  for (const auto& h : st.opt.headers) {
+    // Credentials stay with the host they were given for.
+    if (!same_host && (beast::iequals(h.name, "authorization") || beast::iequals(h.name, "cookie"))) {
+      continue;
+    }
+    bool const seen = std::any_of(replaced.begin(), replaced.end(),
+                                  [&](const std::string& n) { return beast::iequals(n, h.name); });
+    if (!seen) {
+      req.erase(h.name);
+      replaced.push_back(h.name);
+    }
+    if (!h.value.empty()) req.insert(h.name, h.value);
+  }
+  return req;
+}
+
+response to_response(const bhttp::response_parser<bhttp::buffer_body>& p, const target_url& url,
+                     int redirects) {
+  response r;
+  const auto& m = p.get();
+  r.url = url.url;
+  r.version = m.version();
+  r.status = m.result_int();
+  r.reason = std::string(m.reason());
+  for (const auto& f : m) r.headers.push_back({std::string(f.name_string()), std::string(f.value())});
+  r.redirects = redirects;
+  return r;
+}
+
+/// Sends the request and reads the reply on a connected stream (plain or TLS).
+template <class Stream>
+asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const target_url& url,
+                                     const std::string& method, bool same_host, int redirects) {
+  auto& lowest = beast::get_lowest_layer(stream);
+  auto const idle = st.opt.idle_timeout;
+  auto const req = build_request(st, url, method, same_host);
+  if (st.opt.on_request) {
+    std::ostringstream os;
+    os << req.base();
+    st.opt.on_request(os.str());
+  }
+  st.arm(lowest, idle);
+  {
+    auto [ec, n] = co_await bhttp::async_write(stream, req, tok);
+    if (ec == beast::error::timeout) throw st.timed_out("sending the request", idle);
+    if (ec) throw error(exit_code::failure, "sending the request failed: " + ec.message());
+  }
+
+  bool const head_only = req.method() == bhttp::verb::head;
+  beast::flat_buffer buffer;
+  std::optional<bhttp::response_parser<bhttp::buffer_body>> p;
+  for (int interim = 0;; ++interim) {
+    p.emplace();
+    p->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(st.opt.header_limit, UINT32_MAX)));
+    p->body_limit(boost::none);
+    if (head_only) p->skip(true);
+    st.arm(lowest, idle);
+    auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, *p, tok);
+    if (ec) {
+      if (ec == beast::error::timeout) throw st.timed_out("waiting for the response", idle);
+      if (ec == bhttp::error::header_limit) {
+        throw error(exit_code::malformed_reply,
+                    "the response head is larger than " + std::to_string(st.opt.header_limit) +
+                        " bytes");
+      }
+      if (ec == bhttp::error::end_of_stream || ec == ssl::error::stream_truncated) {
+        throw error(exit_code::malformed_reply, "the server closed the connection without replying");
+      }
+      if (ec == bhttp::error::partial_message) {
+        throw error(exit_code::malformed_reply,
+                    "the server closed the connection in the middle of the response head");
+      }
+      if (is_http_error(ec)) {
+        throw error(exit_code::malformed_reply, "malformed response from the server: " + ec.message());
+      }
+      throw error(exit_code::failure, "receiving the response failed: " + ec.message());
+    }
+    auto const status = p->get().result_int();
+    if (status >= 100 && status < 200 && status != 101) {
+      if (interim >= max_interim_responses) {
+        throw error(exit_code::malformed_reply, "too many interim (1xx) responses");
+      }
+      st.info("Skipped an interim response " + std::to_string(status));
+      continue;
+    }
+    break;
+  }
+  const auto& msg = p->get();
+  // Beast rejects Content-Length after a chunked Transfer-Encoding and any
+  // Transfer-Encoding after Content-Length; this also catches "TE: gzip" then CL.
+  if (msg.count(bhttp::field::content_length) > 0 && msg.count(bhttp::field::transfer_encoding) > 0) {
+    throw error(exit_code::malformed_reply,
+                "malformed response from the server: both Content-Length and Transfer-Encoding");
+  }
+
+  hop_result out;
+  out.head = to_response(*p, url, redirects);
+  if (st.opt.follow_redirects && is_redirect(out.head.status)) {
+    if (const auto* loc = out.head.find("location"); loc != nullptr && !loc->empty()) {
+      out.location = *loc;
+      if (st.opt.on_response) st.opt.on_response(out.head, false);
+      co_return out;
+    }
+  }
+  if (st.opt.on_response) st.opt.on_response(out.head, true);
+  if (st.opt.fail_on_error && out.head.status >= 400) {
+    throw error(exit_code::http_error, "the server answered " + out.head.status_line().substr(9));
+  }
+
+  std::unique_ptr<char[]> chunk(new char[chunk_size]);
+  std::uint64_t total = 0;
+  while (!p->is_done()) {
+    p->get().body().data = chunk.get();
+    p->get().body().size = chunk_size;
+    st.arm(lowest, idle);
+    auto [ec, n] = co_await bhttp::async_read(stream, buffer, *p, tok);
+    if (ec == bhttp::error::need_buffer) ec = {};
+    std::size_t const got = chunk_size - p->get().body().size;
+    if (got > 0) {
+      total += got;
+      out.head.body_bytes = total;
+      if (st.opt.on_body) st.opt.on_body(std::string_view(chunk.get(), got));
+    }
+    if (!ec) continue;
+    if (ec == ssl::error::stream_truncated && p->need_eof()) {
+      // A TLS peer that closes without close_notify ends a read-to-close body anyway.
+      boost::system::error_code eof_ec;
+      p->put_eof(eof_ec);
+      if (!eof_ec) break;
+    }
+    if (ec == beast::error::timeout) throw st.timed_out("reading the body", idle);
+    std::string expected;
+    if (const auto* cl = out.head.find("content-length")) expected = " of " + *cl;
+    if (ec == bhttp::error::partial_message || ec == ssl::error::stream_truncated ||
+        !is_http_error(ec)) {
+      throw error(exit_code::partial_body, "the body was cut short after " + std::to_string(total) +
+                                               expected + " bytes (" + ec.message() + ")");
+    }
+    throw error(exit_code::malformed_reply, "malformed body from the server: " + ec.message());
+  }
+  co_return out;
+}
+
+/// Resolves and connects within the connect timeout.
+asio::awaitable<beast::tcp_stream> connect(fetch_state& st, const target_url& url) {
+  auto ex = co_await asio::this_coro::executor;
+  tcp::resolver resolver(ex);
+  auto [rec, results] = co_await resolver.async_resolve(url.host, std::to_string(url.port), tok);
+  if (rec) {
+    throw error(exit_code::cannot_resolve, "cannot resolve host '" + url.host + "': " + rec.message());
+  }
+  beast::tcp_stream stream(ex);
+  st.arm(stream, st.opt.connect_timeout);
+  auto [ec, ep] = co_await stream.async_connect(results, tok);
+  if (ec == beast::error::timeout) {
+    throw st.timed_out("connecting to " + url.host + " port " + std::to_string(url.port),
+                       st.opt.connect_timeout);
+  }
+  if (ec) {
+    throw error(exit_code::cannot_connect, "cannot connect to " + url.host + " port " +
+                                               std::to_string(url.port) + ": " + ec.message());
+  }
+  st.info("Connected to " + url.host + " (" + ep.address().to_string() + ") port " +
+          std::to_string(ep.port()));
+  co_return stream;
+}
+
+asio::awaitable<hop_result> hop(fetch_state& st, const target_url& url, const std::string& method,
+                                bool same_host, int redirects) {
+  auto stream = co_await connect(st, url);
+  if (!url.https) {
+    auto r = co_await exchange(st, stream, url, method, same_host, redirects);
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    co_return r;
+  }
+  ssl::stream<beast::tcp_stream> tls(std::move(stream), st.tls_context());
+  if (!url.host_is_address) {
+    // SNI (the macro SSL_set_tlsext_host_name, spelled out without its C cast).
+    if (SSL_ctrl(tls.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
+                 const_cast<char*>(url.host.c_str())) != 1) {
+      throw error(exit_code::failure, "cannot set the TLS server name '" + url.host + "'");
+    }
+  }
+  st.tls_failure.clear();
+  if (st.opt.insecure) {
+    tls.set_verify_mode(ssl::verify_none);
+  } else {
+    tls.set_verify_mode(ssl::verify_peer);
+    tls.set_verify_callback([&st, host = url.host, check = ssl::host_name_verification(url.host)](
+                                bool preverified, ssl::verify_context& ctx) mutable {
+      if (!preverified) {
+        if (st.tls_failure.empty()) {
+          int const err = X509_STORE_CTX_get_error(ctx.native_handle());
+          st.tls_failure = X509_verify_cert_error_string(err);
+          if (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
+              err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
+              err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
+              err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) {
+            st.tls_failure.append(" (unknown CA; use --cacert FILE, or -k to skip the check)");
+          }
+        }
+        return false;
+      }
+      if (!check(preverified, ctx)) {
+        if (st.tls_failure.empty()) {
+          st.tls_failure = "the certificate does not match the host name '" + host + "'";
+        }
+        return false;
+      }
+      return true;
+    });
+  }
+  st.arm(beast::get_lowest_layer(tls), st.opt.connect_timeout);
+  auto [ec] = co_await tls.async_handshake(ssl::stream_base::client, tok);
+  if (ec) {
+    if (!st.tls_failure.empty()) {
+      throw error(exit_code::tls_verify,
+                  "TLS certificate verification failed for " + url.host + ": " + st.tls_failure);
+    }
+    if (ec == beast::error::timeout) throw st.timed_out("the TLS handshake", st.opt.connect_timeout);
+    throw error(exit_code::failure, "TLS handshake with " + url.host + " failed: " + ec.message());
+  }
+  st.info(st.opt.insecure ? "TLS handshake done; certificate NOT verified (-k)"
+                          : "TLS handshake done; certificate verified for " + url.host);
+  auto r = co_await exchange(st, tls, url, method, same_host, redirects);
+  boost::system::error_code ignored;
+  beast::get_lowest_layer(tls).socket().shutdown(tcp::socket::shutdown_both, ignored);
+  co_return r;
+}
+
+}  // namespace
+
+asio::awaitable<response> fetch(request_options options) {
+  fetch_state st;
+  st.opt = std::move(options);
+  if (st.opt.max_time.count() > 0) st.end = steady::now() + st.opt.max_time;
+  if (st.opt.max_redirects < 0) st.opt.max_redirects = 0;
+  target_url url = parse_user_url(st.opt.url);
+  std::string const first_host = url.host;
+  std::string method = st.opt.method;
+  for (int redirects = 0;; ++redirects) {
+    bool const same_host = beast::iequals(url.host, first_host);
+    auto r = co_await hop(st, url, method, same_host, redirects);
+    if (r.location.empty()) co_return std::move(r.head);
+    if (redirects >= st.opt.max_redirects) {
+      throw error(exit_code::too_many_redirects,
+                  "more than " + std::to_string(st.opt.max_redirects) + " redirects (the last to " +
+                      r.location + ")");
+    }
+    auto const status = r.head.status;
+    if ((status == 303 && method != "HEAD") || ((status == 301 || status == 302) && method == "POST")) {
+      method = "GET";
+    }
+    url = resolve_location(url, r.location);
+    st.info("Following a " + std::to_string(status) + " redirect to " + url.url);
+  }
+}
+
+}  // namespace netdemo::http

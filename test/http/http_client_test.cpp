@@ -1,0 +1,516 @@
+// The HTTP client against scripted in-process servers on 127.0.0.1:0 (plain and TLS with
+// certificates generated at test time by the openssl CLI).
+#include "netdemo/http/client.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <optional>
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <catch2/catch.hpp>
+
+#include "netdemo/exit_codes.hpp"
+#include "netdemo/http/url.hpp"
+#include "support.hpp"
+
+namespace {
+
+namespace asio = boost::asio;
+namespace ssl = boost::asio::ssl;
+namespace http = netdemo::http;
+using asio::ip::tcp;
+using namespace std::chrono_literals;
+using test_support::temp_dir;
+
+constexpr auto tok = asio::as_tuple(asio::use_awaitable);
+
+tcp::socket& lowest(tcp::socket& s) { return s; }
+tcp::socket& lowest(ssl::stream<tcp::socket>& s) { return s.next_layer(); }
+
+/// What the scripted server does with one request.
+struct reply_plan {
+  std::string bytes;                  ///< written after the request head arrived
+  bool hang = false;                  ///< write nothing and keep the connection open
+  std::chrono::milliseconds hold{0};  ///< keep the connection open this long after writing
+};
+using planner = std::function<reply_plan(const std::string& request_head)>;
+
+/// A server that answers each connection's first request head with a scripted reply.
+class script_server {
+ public:
+  script_server(asio::io_context& ioc, planner plan, ssl::context* tls = nullptr)
+      : acceptor_(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)),
+        plan_(std::move(plan)),
+        tls_(tls) {
+    asio::co_spawn(ioc, listen(), asio::detached);  // listen() catches everything
+  }
+  std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+  std::string url(const std::string& path = "/") const {
+    return std::string(tls_ ? "https" : "http") + "://127.0.0.1:" + std::to_string(port()) + path;
+  }
+  std::vector<std::string> requests;  ///< request heads, in arrival order
+
+ private:
+  asio::awaitable<void> listen() {
+    for (;;) {
+      auto [ec, sock] = co_await acceptor_.async_accept(tok);
+      if (ec) co_return;
+      asio::co_spawn(acceptor_.get_executor(), session(std::move(sock)), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> session(tcp::socket sock) {
+    try {
+      if (tls_ == nullptr) {
+        co_await serve(sock);
+      } else {
+        ssl::stream<tcp::socket> s(std::move(sock), *tls_);
+        auto [ec] = co_await s.async_handshake(ssl::stream_base::server, tok);
+        if (ec) co_return;
+        co_await serve(s);
+      }
+    } catch (...) {
+    }
+  }
+
+  template <class Stream>
+  asio::awaitable<void> serve(Stream& s) {
+    std::string buf;
+    auto [ec, n] = co_await asio::async_read_until(s, asio::dynamic_buffer(buf, 65536), "\r\n\r\n", tok);
+    if (ec) co_return;
+    std::string head = buf.substr(0, n);
+    requests.push_back(head);
+    auto const plan = plan_(head);
+    asio::steady_timer t(co_await asio::this_coro::executor);
+    if (plan.hang) {
+      t.expires_after(30s);
+      co_await t.async_wait(tok);
+      co_return;
+    }
+    auto [wec, wn] = co_await asio::async_write(s, asio::buffer(plan.bytes), tok);
+    if (wec) co_return;
+    if (plan.hold.count() > 0) {
+      t.expires_after(plan.hold);
+      co_await t.async_wait(tok);
+    }
+    boost::system::error_code ignored;
+    lowest(s).shutdown(tcp::socket::shutdown_both, ignored);
+  }
+
+  tcp::acceptor acceptor_;
+  planner plan_;
+  ssl::context* tls_;
+};
+
+/// The same reply to every request.
+planner always(std::string bytes, std::chrono::milliseconds hold = 0ms) {
+  return [bytes = std::move(bytes), hold](const std::string&) { return reply_plan{bytes, false, hold}; };
+}
+
+/// The request target of a request head ("GET /x HTTP/1.1" → "/x").
+std::string target_of(const std::string& head) {
+  auto const a = head.find(' ');
+  auto const b = head.find(' ', a + 1);
+  return head.substr(a + 1, b - a - 1);
+}
+
+/// What a fetch ended with.
+struct outcome {
+  std::optional<http::response> resp;
+  int code = 0;              ///< exit code of the netdemo::error, 0 on success
+  std::string message;
+  std::string body;
+  std::size_t biggest_chunk = 0;
+  std::vector<unsigned> statuses;  ///< every response head seen (redirects included)
+  std::chrono::milliseconds took{};
+};
+
+outcome run_fetch(asio::io_context& ioc, http::request_options o,
+                  std::chrono::milliseconds limit = 10s) {
+  outcome out;
+  o.on_body = [&out](std::string_view c) {
+    out.body.append(c);
+    out.biggest_chunk = std::max(out.biggest_chunk, c.size());
+  };
+  o.on_response = [&out](const http::response& r, bool) { out.statuses.push_back(r.status); };
+  bool done = false;
+  auto const start = std::chrono::steady_clock::now();
+  asio::co_spawn(ioc, http::fetch(std::move(o)), [&](std::exception_ptr e, http::response r) {
+    done = true;
+    if (!e) {
+      out.resp = std::move(r);
+      return;
+    }
+    try {
+      std::rethrow_exception(e);
+    } catch (const netdemo::error& x) {
+      out.code = static_cast<int>(x.code());
+      out.message = x.what();
+    } catch (const std::exception& x) {
+      out.code = -1;
+      out.message = x.what();
+    }
+  });
+  auto const deadline = start + limit;
+  while (!done && std::chrono::steady_clock::now() < deadline) ioc.run_one_until(deadline);
+  out.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  if (!done) {
+    out.code = -2;
+    out.message = "fetch did not finish in time";
+  }
+  return out;
+}
+
+http::request_options opts(std::string url) {
+  http::request_options o;
+  o.url = std::move(url);
+  o.connect_timeout = 5s;
+  o.idle_timeout = 5s;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("http url: bare host, IPv6 literal, relative location", "[http]") {
+  auto u = http::parse_user_url("example.com");
+  CHECK(u.url == "http://example.com/");
+  CHECK(u.port == 80);
+  CHECK(u.target == "/");
+  CHECK(u.file_name.empty());
+  auto v = http::parse_user_url("http://[::1]:8080/dir/file%20x.txt?q=1#frag");
+  CHECK(v.host == "::1");
+  CHECK(v.host_is_address);
+  CHECK(v.port == 8080);
+  CHECK(v.host_header == "[::1]:8080");
+  CHECK(v.target == "/dir/file%20x.txt?q=1");
+  CHECK(v.file_name == "file x.txt");
+  auto s = http::parse_user_url("HTTPS://Example.com/a/b");
+  CHECK(s.https);
+  CHECK(s.port == 443);
+  auto r = http::resolve_location(s, "../c?x=2");
+  CHECK(r.url == "https://Example.com/c?x=2");
+  auto other = http::resolve_location(s, "http://other:81/");
+  CHECK_FALSE(other.https);
+  CHECK(other.port == 81);
+  CHECK_THROWS_AS(http::parse_user_url("ftp://x/"), netdemo::error);
+  CHECK_THROWS_AS(http::resolve_location(s, "ftp://x/"), netdemo::error);
+}
+
+TEST_CASE("http fetch: Content-Length body, request head", "[http]") {
+  asio::io_context ioc;
+  script_server srv(ioc, always("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nX-Test: yes\r\n\r\nhello", 5s));
+  auto o = opts(srv.url("/x?y=1"));
+  o.headers.push_back({"X-Extra", "1"});
+  o.headers.push_back({"Accept", "text/plain"});
+  auto r = run_fetch(ioc, std::move(o));
+  INFO(r.message);
+  REQUIRE(r.code == 0);
+  CHECK(r.resp->status == 200);
+  CHECK(r.resp->reason == "OK");
+  REQUIRE(r.resp->find("x-test") != nullptr);
+  CHECK(*r.resp->find("x-test") == "yes");
+  CHECK(r.body == "hello");
+  REQUIRE(srv.requests.size() == 1);
+  CHECK(srv.requests[0].rfind("GET /x?y=1 HTTP/1.1\r\n", 0) == 0);
+  CHECK(srv.requests[0].find("X-Extra: 1\r\n") != std::string::npos);
+  CHECK(srv.requests[0].find("Accept: text/plain\r\n") != std::string::npos);
+  CHECK(srv.requests[0].find("*/*") == std::string::npos);
+}
+
+TEST_CASE("http fetch: chunked body with extension and trailer", "[http]") {
+  asio::io_context ioc;
+  script_server srv(ioc, always("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Sum\r\n\r\n"
+                                "5;ext=1\r\nhello\r\n6\r\n world\r\n0\r\nX-Sum: abc\r\n\r\n",
+                                5s));
+  auto r = run_fetch(ioc, opts(srv.url()));
+  INFO(r.message);
+  REQUIRE(r.code == 0);
+  CHECK(r.body == "hello world");
+  CHECK(r.took < 3s);
+}
+
+TEST_CASE("http fetch: read-to-close body", "[http]") {
+  asio::io_context ioc;
+  script_server srv(ioc, always("HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil the end"));
+  auto r = run_fetch(ioc, opts(srv.url()));
+  INFO(r.message);
+  REQUIRE(r.code == 0);
+  CHECK(r.resp->version == 10);
+  CHECK(r.body == "until the end");
+}
+
+TEST_CASE("http fetch: a large body streams in bounded chunks", "[http]") {
+  asio::io_context ioc;
+  std::string body(5 * 1024 * 1024 + 7, 'z');
+  script_server srv(ioc, always("HTTP/1.1 200 OK\r\nContent-Length: " + std::to_string(body.size()) +
+                                "\r\n\r\n" + body));
+  auto r = run_fetch(ioc, opts(srv.url()));
+  INFO(r.message);
+  REQUIRE(r.code == 0);
+  CHECK(r.body.size() == body.size());
+  CHECK(r.resp->body_bytes == body.size());
+  CHECK(r.biggest_chunk <= 64 * 1024);
+}
+
+TEST_CASE("http fetch: HEAD does not wait for the announced body", "[http]") {
+  asio::io_context ioc;
+  script_server srv(ioc, always("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n", 8s));
+  auto o = opts(srv.url());
+  o.method = "HEAD";
+  auto r = run_fetch(ioc, std::move(o));
+  INFO(r.message);
+  REQUIRE(r.code == 0);
+  CHECK(r.body.empty());
+  CHECK(r.took < 3s);
+  CHECK(srv.requests.at(0).rfind("HEAD / HTTP/1.1", 0) == 0);
+}
+
+TEST_CASE("http fetch: 100 Continue is skipped", "[http]") {
+  asio::io_context ioc;
+  script_server srv(ioc, always("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+  auto r = run_fetch(ioc, opts(srv.url()));
+  INFO(r.message);
+  REQUIRE(r.code == 0);
+  CHECK(r.resp->status == 200);
+  CHECK(r.body == "ok");
+}
+
+TEST_CASE("http fetch: redirect chain 301, 302 (relative) to 200", "[http]") {
+  asio::io_context ioc;
+  std::uint16_t port = 0;
+  script_server srv(ioc, [&port](const std::string& head) {
+    auto const t = target_of(head);
+    if (t == "/a/start") {
+      return reply_plan{"HTTP/1.1 301 Moved\r\nLocation: http://127.0.0.1:" + std::to_string(port) +
+                        "/b/next\r\nContent-Length: 0\r\n\r\n"};
+    }
+    if (t == "/b/next") return reply_plan{"HTTP/1.1 302 Found\r\nLocation: ../c/end?z=1\r\nContent-Length: 3\r\n\r\nxyz"};
+    if (t == "/c/end?z=1") return reply_plan{"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone"};
+    return reply_plan{"HTTP/1.1 500 Unexpected\r\nContent-Length: 0\r\n\r\n"};
+  });
+  port = srv.port();
+  auto r = run_fetch(ioc, opts(srv.url("/a/start")));
+  INFO(r.message);
+  REQUIRE(r.code == 0);
+  CHECK(r.resp->status == 200);
+  CHECK(r.body == "done");
+  CHECK(r.resp->redirects == 2);
+  CHECK(r.resp->url == srv.url("/c/end?z=1"));
+  CHECK(r.statuses == std::vector<unsigned>{301, 302, 200});
+}
+
+TEST_CASE("http fetch: --no-follow returns the redirect itself", "[http]") {
+  asio::io_context ioc;
+  script_server srv(ioc, always("HTTP/1.1 302 Found\r\nLocation: /else\r\nContent-Length: 4\r\n\r\nmove"));
+  auto o = opts(srv.url());
+  o.follow_redirects = false;
+  auto r = run_fetch(ioc, std::move(o));
+  REQUIRE(r.code == 0);
+  CHECK(r.resp->status == 302);
+  CHECK(r.body == "move");
+}
+
+TEST_CASE("http fetch: redirect loop gives 47", "[http]") {
+  asio::io_context ioc;
+  script_server srv(ioc, always("HTTP/1.1 302 Found\r\nLocation: /loop\r\nContent-Length: 0\r\n\r\n"));
+  auto o = opts(srv.url("/loop"));
+  o.max_redirects = 3;
+  auto r = run_fetch(ioc, std::move(o));
+  CHECK(r.code == 47);
+  CHECK(srv.requests.size() == 4);
+  CHECK(r.message.find("more than 3 redirects") != std::string::npos);
+}
+
+TEST_CASE("http fetch: Authorization is not sent to another host after a redirect", "[http]") {
+  asio::io_context ioc;
+  script_server second(ioc, always("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"));
+  script_server first(ioc, always("HTTP/1.1 307 Temporary\r\nLocation: http://localhost:" +
+                                  std::to_string(second.port()) + "/\r\nContent-Length: 0\r\n\r\n"));
+  auto o = opts(first.url());
+  o.headers.push_back({"Authorization", "Basic c2VjcmV0"});
+  auto r = run_fetch(ioc, std::move(o));
+  INFO(r.message);
+  REQUIRE(r.code == 0);
+  CHECK(r.body == "hi");
+  CHECK(first.requests.at(0).find("Authorization: Basic c2VjcmV0") != std::string::npos);
+  CHECK(second.requests.at(0).find("Authorization") == std::string::npos);
+}
+
+TEST_CASE("http fetch: 404 with and without fail_on_error", "[http]") {
+  asio::io_context ioc;
+  script_server srv(ioc, always("HTTP/1.1 404 Not Found\r\nContent-Length: 9\r\n\r\nnot found"));
+  auto plain = run_fetch(ioc, opts(srv.url()));
+  REQUIRE(plain.code == 0);
+  CHECK(plain.resp->status == 404);
+  CHECK(plain.body == "not found");
+  auto o = opts(srv.url());
+  o.fail_on_error = true;
+  auto failed = run_fetch(ioc, std::move(o));
+  CHECK(failed.code == 22);
+  CHECK(failed.body.empty());
+  CHECK(failed.message.find("404 Not Found") != std::string::npos);
+}
+
+TEST_CASE("http fetch: malformed replies give 8", "[http]") {
+  auto const check_malformed = [](std::string reply) {
+    asio::io_context ioc;
+    script_server srv(ioc, always(std::move(reply)));
+    auto r = run_fetch(ioc, opts(srv.url()));
+    INFO(r.message);
+    CHECK(r.code == 8);
+    CHECK(r.took < 5s);
+  };
+  SECTION("bad status line") { check_malformed("HTTX/1.1 200 OK\r\n\r\n"); }
+  SECTION("garbage instead of a status line") { check_malformed("hello there\r\n\r\n"); }
+  SECTION("Content-Length then Transfer-Encoding") {
+    check_malformed("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  }
+  SECTION("Transfer-Encoding then Content-Length") {
+    check_malformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n5\r\nhello\r\n0\r\n\r\n");
+  }
+  SECTION("Transfer-Encoding gzip then Content-Length") {
+    check_malformed("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 5\r\n\r\nhello");
+  }
+  SECTION("1 MiB header") {
+    check_malformed("HTTP/1.1 200 OK\r\nX-Junk: " + std::string(1024 * 1024, 'a') + "\r\n\r\n");
+  }
+  SECTION("closed without a reply") { check_malformed(""); }
+}
+
+TEST_CASE("http fetch: body cut short gives 18", "[http]") {
+  SECTION("Content-Length") {
+    asio::io_context ioc;
+    script_server srv(ioc, always("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n" + std::string(50, 'b')));
+    auto r = run_fetch(ioc, opts(srv.url()));
+    INFO(r.message);
+    CHECK(r.code == 18);
+    CHECK(r.body == std::string(50, 'b'));
+  }
+  SECTION("chunked") {
+    asio::io_context ioc;
+    script_server srv(ioc, always("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\na\r\n01234"));
+    auto r = run_fetch(ioc, opts(srv.url()));
+    INFO(r.message);
+    CHECK(r.code == 18);
+  }
+}
+
+TEST_CASE("http fetch: a server that never answers times out with 28", "[http]") {
+  asio::io_context ioc;
+  script_server srv(ioc, [](const std::string&) { return reply_plan{{}, true}; });
+  auto o = opts(srv.url());
+  o.idle_timeout = 300ms;
+  auto r = run_fetch(ioc, std::move(o));
+  CHECK(r.code == 28);
+  CHECK(r.took < 3s);
+  CHECK(r.message.find("timed out after 300 ms") != std::string::npos);
+
+  auto m = opts(srv.url());
+  m.max_time = 400ms;
+  auto r2 = run_fetch(ioc, std::move(m));
+  CHECK(r2.code == 28);
+  CHECK(r2.took < 3s);
+  CHECK(r2.message.find("--max-time") != std::string::npos);
+}
+
+TEST_CASE("http fetch: refused connection gives 7", "[http]") {
+  asio::io_context ioc;
+  std::uint16_t port = 0;
+  {
+    tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+    port = a.local_endpoint().port();
+  }
+  auto r = run_fetch(ioc, opts("http://127.0.0.1:" + std::to_string(port) + "/"));
+  CHECK(r.code == 7);
+  CHECK(r.message.find("cannot connect") != std::string::npos);
+}
+
+namespace {
+
+/// A CA, a server certificate for localhost/127.0.0.1 and one for another name, made by
+/// the openssl CLI in a temporary directory.
+struct test_pki {
+  temp_dir dir;
+  bool ok = false;
+  std::string ca() const { return dir.path("ca.pem"); }
+
+  test_pki() {
+    auto const run = [](const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()) == 0; };
+    std::string const d = dir.path("");
+    std::string const ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes ";
+    {
+      std::ofstream(dir.path("good.ext")) << "subjectAltName=DNS:localhost,IP:127.0.0.1\n";
+      std::ofstream(dir.path("wrong.ext")) << "subjectAltName=DNS:wrong.example\n";
+    }
+    ok = run("openssl req -x509" + ec + "-keyout " + d + "ca.key -out " + d +
+             "ca.pem -days 2 -subj /CN=netdemo-test-CA"
+             " -addext basicConstraints=critical,CA:TRUE -addext keyUsage=keyCertSign,cRLSign");
+    for (const char* name : {"good", "wrong"}) {
+      std::string const n = d + name;
+      ok = ok && run("openssl req" + ec + "-keyout " + n + ".key -out " + n + ".csr -subj /CN=" + name) &&
+           run("openssl x509 -req -in " + n + ".csr -CA " + d + "ca.pem -CAkey " + d +
+               "ca.key -CAcreateserial -days 2 -out " + n + ".pem -extfile " + n + ".ext");
+    }
+  }
+
+  ssl::context server_context(const std::string& name) const {
+    ssl::context c(ssl::context::tls_server);
+    c.use_certificate_chain_file(dir.path(name + ".pem"));
+    c.use_private_key_file(dir.path(name + ".key"), ssl::context::pem);
+    return c;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("https fetch: verification with --cacert, unknown CA, wrong host, -k", "[http][tls]") {
+  test_pki pki;
+  if (!pki.ok) {
+    WARN("skipped: the openssl command could not make test certificates");
+    return;
+  }
+  asio::io_context ioc;
+  auto good_ctx = pki.server_context("good");
+  auto wrong_ctx = pki.server_context("wrong");
+  script_server good(ioc, always("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecret"), &good_ctx);
+  script_server wrong(ioc, always("HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nsecret"), &wrong_ctx);
+
+  SECTION("trusted CA, IP address in the certificate") {
+    auto o = opts(good.url());
+    o.ca_file = pki.ca();
+    auto r = run_fetch(ioc, std::move(o));
+    INFO(r.message);
+    REQUIRE(r.code == 0);
+    CHECK(r.body == "secret");
+  }
+  SECTION("trusted CA, host name in the certificate") {
+    auto o = opts("https://localhost:" + std::to_string(good.port()) + "/");
+    o.ca_file = pki.ca();
+    auto r = run_fetch(ioc, std::move(o));
+    INFO(r.message);
+    REQUIRE(r.code == 0);
+    CHECK(r.body == "secret");
+  }
+  SECTION("unknown CA") {
+    auto r = run_fetch(ioc, opts(good.url()));
+    CHECK(r.code == 60);
+    CHECK(r.message.find("unknown CA") != std::string::npos);
+  }
+  SECTION("wrong host name") {
+    auto o = opts(wrong.url());
+    o.ca_file = pki.ca();
+    auto r = run_fetch(ioc, std::move(o));
+    CHECK(r.code == 60);
+    CHECK(r.message.find("does not match the host name '127.0.0.1'") != std::string::npos);
+  }
+  SECTION("insecure skips the check") {
+    auto o = opts(wrong.url());
+    o.insecure = true;
+    auto r = run_fetch(ioc, std::move(o));
+    INFO(r.message);
+    REQUIRE(r.code == 0);
+    CHECK(r.body == "secret");
+  }
+}
