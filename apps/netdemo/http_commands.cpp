@@ -1,20 +1,28 @@
 // http-get: seeds 000/003's "fetch a page, print the header, save the body", on the
 // library's HTTP client. Here: options, where the head and body go, and file naming.
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <optional>
+#include <sstream>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/signal_set.hpp>
+#include <boost/url/encode.hpp>
+#include <boost/url/rfc/unreserved_chars.hpp>
 
 #include "cli.hpp"
 #include "netdemo/http/client.hpp"
+#include "netdemo/http/cookies.hpp"
 #include "netdemo/http/url.hpp"
 
 namespace netdemo::cli {
@@ -92,6 +100,7 @@ class body_output {
       fd_ = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
       if (fd_ >= 0) {
         name_ = std::move(candidate);
+        created_ = true;
         return;
       }
       if (errno != EEXIST) {
@@ -118,11 +127,15 @@ class body_output {
     }
   }
 
-  /// After a failure: an opened file is renamed NAME.part (or NAME.part.N); returns the
+  /// After a failure: a file this run created is renamed NAME.part (or NAME.part.N);
+  /// a file the user named with -o (or a device, FIFO, ...) keeps its name. Returns the
   /// name kept, or "" when there was no file.
   std::string keep_partial() {
     if (stdout_ || fd_ < 0) return {};
+    struct ::stat st {};
+    bool const regular = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
     ::close(std::exchange(fd_, -1));
+    if (!created_ || !regular) return name_;
     std::error_code ec;
     for (int i = 0; i < 10000; ++i) {
       std::string part = name_ + ".part";
@@ -136,11 +149,43 @@ class body_output {
 
  private:
   bool stdout_ = false;
+  bool created_ = false;  // opened with O_EXCL by this run (safe to rename)
   bool no_clobber_ = true;
   std::string name_;
   int fd_ = -1;
   std::uint64_t bytes_ = 0;
 };
+
+/// An HTTP method is a token (RFC 9110 5.6.2).
+bool is_token(std::string_view s) {
+  if (s.empty()) return false;
+  for (char const c : s) {
+    auto const u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) != 0) continue;
+    if (std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+/// --data-urlencode: "content", "=content" or "name=content"; the content percent-encoded
+/// (everything but unreserved characters, space as %20, as curl does).
+std::string urlencode_data(const std::string& arg) {
+  namespace urls = boost::urls;
+  auto const eq = arg.find('=');
+  if (eq == std::string::npos) return urls::encode(arg, urls::unreserved_chars);
+  std::string out = arg.substr(0, eq);
+  if (!out.empty()) out.push_back('=');
+  out.append(urls::encode(std::string_view(arg).substr(eq + 1), urls::unreserved_chars));
+  return out;
+}
+
+std::string read_file(const std::string& name, const std::string& what) {
+  std::ifstream in(name, std::ios::binary);
+  if (!in) throw error(exit_code::failure, "cannot read " + what + " '" + name + "': " + std::strerror(errno));
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
 
 }  // namespace
 
@@ -155,7 +200,9 @@ int http_get(const std::vector<std::string>& args) {
       "  netdemo http-get www.sina.com.cn\n"
       "  netdemo http-get -o - http://127.0.0.1:8000/file.txt > copy.txt\n"
       "  netdemo http-get -I https://example.com/\n"
-      "  netdemo http-get --cacert ca.pem -H 'Accept: text/plain' https://localhost:8443/\n"};
+      "  netdemo http-get --cacert ca.pem -H 'Accept: text/plain' https://localhost:8443/\n"
+      "  netdemo http-get -d name=x --data-urlencode 'q=a b&c' -o - http://127.0.0.1:8000/post\n"
+      "  netdemo http-get -G -d page=2 -u user:secret -b cookies.txt -c cookies.txt example.com\n"};
   po::options_description o("Options");
   o.add_options()
       ("url", po::value<std::string>(), "URL or host (positional)")
@@ -164,6 +211,13 @@ int http_get(const std::vector<std::string>& args) {
       ("head,I", po::bool_switch(), "HEAD request: print the headers only")
       ("silent,s", po::bool_switch(), "no notes on stderr (errors still appear)")
       ("verbose,v", po::bool_switch(), "show the request and response headers on stderr")
+      ("request,X", po::value<std::string>(), "request METHOD (default GET, or POST with -d)")
+      ("data,d", po::value<std::vector<std::string>>(), "form data 'k=v', sent as is (repeatable, joined with '&'); makes a POST")
+      ("data-urlencode", po::value<std::vector<std::string>>(), "form data 'k=v' with v percent-encoded (repeatable)")
+      ("get,G", po::bool_switch(), "put the -d data in the URL's query and send a GET")
+      ("user,u", po::value<std::string>(), "Basic auth 'user:password' (not sent to another host on redirect)")
+      ("cookie,b", po::value<std::vector<std::string>>(), "cookies 'k=v; k2=v2', or a Netscape cookie FILE to read (repeatable)")
+      ("cookie-jar,c", po::value<std::string>(), "write all cookies to FILE after the run (Netscape format)")
       ("header,H", po::value<std::vector<std::string>>(), "extra header 'Name: value' (repeatable; 'Name:' removes a default)")
       ("user-agent,A", po::value<std::string>(), "User-Agent to send")
       ("max-redirs", po::value<int>()->default_value(20), "most redirects to follow (more: exit 47)")
@@ -180,9 +234,30 @@ int http_get(const std::vector<std::string>& args) {
   if (!parse(info, args, o, pos, vm)) return 0;
   if (!vm.count("url")) throw error(exit_code::usage, "a URL or host is required");
 
-  std::string const url_text = vm["url"].as<std::string>();
-  auto const url = http::parse_user_url(url_text);
+  std::string url_text = vm["url"].as<std::string>();
+  auto url = http::parse_user_url(url_text);
   bool const head = vm["head"].as<bool>();
+
+  // -d and --data-urlencode in command-line order.
+  std::string data;
+  bool have_data = false;
+  for (const auto& opt : po::command_line_parser(args).options(o).positional(pos).run().options) {
+    if (opt.string_key != "data" && opt.string_key != "data-urlencode") continue;
+    for (const auto& v : opt.value) {
+      if (have_data) data.push_back('&');
+      have_data = true;
+      data.append(opt.string_key == "data" ? v : urlencode_data(v));
+    }
+  }
+  bool const get = vm["get"].as<bool>();
+  if (head && have_data && !get) throw error(exit_code::usage, "-I cannot send data (-d); add -G to put it in the URL");
+  if (get && have_data) {
+    std::string with_query = url.url;
+    with_query.push_back(url.target.find('?') == std::string::npos ? '?' : '&');
+    with_query.append(data);
+    url = http::parse_user_url(with_query);
+    url_text = url.url;
+  }
   bool const include = vm["include"].as<bool>();
   bool const silent = vm["silent"].as<bool>();
   bool const verbose = vm["verbose"].as<bool>();
@@ -190,6 +265,32 @@ int http_get(const std::vector<std::string>& args) {
   http::request_options req;
   req.url = url_text;
   req.method = head ? "HEAD" : "GET";
+  if (have_data && !get) {
+    req.method = "POST";
+    req.body = data;
+    req.content_type = "application/x-www-form-urlencoded";
+  }
+  if (vm.count("request")) {
+    req.method = vm["request"].as<std::string>();
+    if (!is_token(req.method)) throw error(exit_code::usage, "-X wants an HTTP method, not '" + req.method + "'");
+  }
+  if (vm.count("user")) {
+    req.basic_auth = vm["user"].as<std::string>();
+    if (req.basic_auth.find(':') == std::string::npos) {
+      throw error(exit_code::usage, "-u wants 'user:password'");
+    }
+  }
+  http::cookie_jar jar;
+  if (vm.count("cookie")) {
+    for (const auto& b : vm["cookie"].as<std::vector<std::string>>()) {
+      if (b.find('=') != std::string::npos) {
+        jar.add_pairs(b, url.host);
+      } else if (std::filesystem::exists(b)) {
+        jar.load_netscape(read_file(b, "cookie file"));
+      }  // a file that does not exist yet (-b jar -c jar) is no cookies, as with curl
+    }
+  }
+  req.cookies = &jar;
   req.user_agent = std::string("netdemo/") + NETDEMO_VERSION;
   if (vm.count("user-agent")) req.user_agent = vm["user-agent"].as<std::string>();
   if (vm.count("header")) {
@@ -277,6 +378,15 @@ int http_get(const std::vector<std::string>& args) {
   });
   ioc.run();
   if (interrupted) failure = std::make_exception_ptr(error(exit_code::interrupted, "interrupted"));
+  if (vm.count("cookie-jar")) {
+    std::string const name = vm["cookie-jar"].as<std::string>();
+    std::ofstream jar_out(name, std::ios::binary | std::ios::trunc);
+    jar_out << jar.to_netscape(static_cast<std::int64_t>(std::time(nullptr)));
+    jar_out.close();
+    if (!jar_out && !failure) {
+      throw error(exit_code::write_error, "cannot write the cookie jar '" + name + "'");
+    }
+  }
   if (failure) {
     std::string const kept = out.keep_partial();
     if (!kept.empty()) {

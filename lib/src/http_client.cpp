@@ -1,9 +1,11 @@
 #include "netdemo/http/client.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
 #include <algorithm>
+#include <ctime>
 #include <memory>
 #include <optional>
 #include <sstream>
@@ -20,13 +22,14 @@
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/buffer_body.hpp>
-#include <boost/beast/http/empty_body.hpp>
+#include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
 #include "netdemo/exit_codes.hpp"
+#include "netdemo/http/cookies.hpp"
 #include "netdemo/http/url.hpp"
 #include "netdemo/text.hpp"
 
@@ -79,6 +82,8 @@ struct fetch_state {
   steady::time_point end = steady::time_point::max();  // --max-time
   std::optional<ssl::context> tls;
   std::string tls_failure;  // why verification failed, from the verify callback
+  cookie_jar own_jar;
+  cookie_jar* jar = &own_jar;
 
   /// Arms the stream for one step allowed to take `step`, within --max-time.
   void arm(beast::tcp_stream& s, milliseconds step) const {
@@ -130,9 +135,33 @@ bool is_redirect(unsigned status) {
   return status == 301 || status == 302 || status == 303 || status == 307 || status == 308;
 }
 
-bhttp::request<bhttp::empty_body> build_request(const fetch_state& st, const target_url& url,
-                                                const std::string& method, bool same_host) {
-  bhttp::request<bhttp::empty_body> req;
+std::string base64(std::string_view in) {
+  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
+  int const n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(in.data()),
+                                static_cast<int>(in.size()));
+  out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  return out;
+}
+
+/// The path part of an origin-form target ("/a/b?x" → "/a/b").
+std::string_view target_path(const std::string& target) {
+  return std::string_view(target).substr(0, target.find('?'));
+}
+
+/// What one hop sends.
+struct hop_request {
+  std::string method;
+  std::string body;
+  std::string content_type;
+  bool credentials = true;  // Authorization and a Cookie header may go to this URL
+};
+
+bhttp::request<bhttp::string_body> build_request(const fetch_state& st, const target_url& url,
+                                                 const hop_request& hr) {
+  auto const& method = hr.method;
+  bool const same_host = hr.credentials;
+  bhttp::request<bhttp::string_body> req;
   auto const verb = bhttp::string_to_verb(method);
   if (verb == bhttp::verb::unknown) {
     req.method_string(method);
@@ -144,6 +173,19 @@ bhttp::request<bhttp::empty_body> build_request(const fetch_state& st, const tar
   req.set(bhttp::field::host, url.host_header);
   if (!st.opt.user_agent.empty()) req.set(bhttp::field::user_agent, st.opt.user_agent);
   req.set(bhttp::field::accept, "*/*");
+  if (same_host && !st.opt.basic_auth.empty()) {
+    std::string auth("Basic ");
+    auth.append(base64(st.opt.basic_auth));
+    req.set(bhttp::field::authorization, auth);
+  }
+  auto const cookies = st.jar->cookie_header(url.host, target_path(url.target), url.https,
+                                             static_cast<std::int64_t>(std::time(nullptr)));
+  if (!cookies.empty()) req.set(bhttp::field::cookie, cookies);
+  if (!hr.content_type.empty()) req.set(bhttp::field::content_type, hr.content_type);
+  if (!hr.body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
+    req.body() = hr.body;
+    req.content_length(hr.body.size());
+  }
   std::vector<std::string> replaced;
   for (const auto& h : st.opt.headers) {
     // Credentials stay with the host they were given for.
@@ -177,10 +219,10 @@ response to_response(const bhttp::response_parser<bhttp::buffer_body>& p, const 
 /// Sends the request and reads the reply on a connected stream (plain or TLS).
 template <class Stream>
 asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const target_url& url,
-                                     const std::string& method, bool same_host, int redirects) {
+                                     const hop_request& hr, int redirects) {
   auto& lowest = beast::get_lowest_layer(stream);
   auto const idle = st.opt.idle_timeout;
-  auto const req = build_request(st, url, method, same_host);
+  auto const req = build_request(st, url, hr);
   if (st.opt.on_request) {
     std::ostringstream os;
     os << req.base();
@@ -242,6 +284,12 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
 
   hop_result out;
   out.head = to_response(*p, url, redirects);
+  for (const auto& h : out.head.headers) {
+    if (beast::iequals(h.name, "set-cookie")) {
+      st.jar->set_cookie(h.value, url.host, target_path(url.target), url.https,
+                         static_cast<std::int64_t>(std::time(nullptr)));
+    }
+  }
   if (st.opt.follow_redirects && is_redirect(out.head.status)) {
     if (const auto* loc = out.head.find("location"); loc != nullptr && !loc->empty()) {
       out.location = *loc;
@@ -312,11 +360,11 @@ asio::awaitable<beast::tcp_stream> connect(fetch_state& st, const target_url& ur
   co_return stream;
 }
 
-asio::awaitable<hop_result> hop(fetch_state& st, const target_url& url, const std::string& method,
-                                bool same_host, int redirects) {
+asio::awaitable<hop_result> hop(fetch_state& st, const target_url& url, const hop_request& hr,
+                                int redirects) {
   auto stream = co_await connect(st, url);
   if (!url.https) {
-    auto r = co_await exchange(st, stream, url, method, same_host, redirects);
+    auto r = co_await exchange(st, stream, url, hr, redirects);
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     co_return r;
@@ -370,7 +418,7 @@ asio::awaitable<hop_result> hop(fetch_state& st, const target_url& url, const st
   }
   st.info(st.opt.insecure ? "TLS handshake done; certificate NOT verified (-k)"
                           : "TLS handshake done; certificate verified for " + url.host);
-  auto r = co_await exchange(st, tls, url, method, same_host, redirects);
+  auto r = co_await exchange(st, tls, url, hr, redirects);
   boost::system::error_code ignored;
   beast::get_lowest_layer(tls).socket().shutdown(tcp::socket::shutdown_both, ignored);
   co_return r;
@@ -383,12 +431,20 @@ asio::awaitable<response> fetch(request_options options) {
   st.opt = std::move(options);
   if (st.opt.max_time.count() > 0) st.end = steady::now() + st.opt.max_time;
   if (st.opt.max_redirects < 0) st.opt.max_redirects = 0;
+  if (st.opt.cookies != nullptr) st.jar = st.opt.cookies;
   target_url url = parse_user_url(st.opt.url);
-  std::string const first_host = url.host;
-  std::string method = st.opt.method;
+  target_url const first = url;
+  hop_request hr;
+  hr.method = st.opt.method;
+  hr.body = st.opt.body;
+  hr.content_type = st.opt.content_type;
+  bool downgraded = false;  // once https went to http, credentials stay behind
   for (int redirects = 0;; ++redirects) {
-    bool const same_host = beast::iequals(url.host, first_host);
-    auto r = co_await hop(st, url, method, same_host, redirects);
+    downgraded = downgraded || (first.https && !url.https);
+    hr.credentials = !downgraded && beast::iequals(url.host, first.host) &&
+                     (url.port == first.port ||
+                      (!first.https && url.https && first.port == 80 && url.port == 443));
+    auto r = co_await hop(st, url, hr, redirects);
     if (r.location.empty()) co_return std::move(r.head);
     if (redirects >= st.opt.max_redirects) {
       throw error(exit_code::too_many_redirects,
@@ -396,8 +452,11 @@ asio::awaitable<response> fetch(request_options options) {
                       r.location + ")");
     }
     auto const status = r.head.status;
-    if ((status == 303 && method != "HEAD") || ((status == 301 || status == 302) && method == "POST")) {
-      method = "GET";
+    if ((status == 303 && hr.method != "HEAD") ||
+        ((status == 301 || status == 302) && hr.method == "POST")) {
+      hr.method = "GET";
+      hr.body.clear();
+      hr.content_type.clear();
     }
     url = resolve_location(url, r.location);
     st.info("Following a " + std::to_string(status) + " redirect to " + url.url);

@@ -40,7 +40,13 @@ std::string describe(urls::url u, target_url& out) {
   }
   std::uint16_t port = out.https ? 443 : 80;
   if (u.has_port()) {
-    if (u.port().empty() || u.port_number() == 0) return "invalid port '" + std::string(u.port()) + "'";
+    // port_number() wraps values over 65535, so the digits are checked here.
+    std::string_view const digits = u.port();
+    unsigned long value = 0;
+    for (char c : digits) value = value * 10 + static_cast<unsigned long>(c - '0');
+    if (digits.empty() || digits.size() > 5 || value == 0 || value > 65535) {
+      return "invalid port '" + std::string(digits) + "'";
+    }
     port = u.port_number();
   }
   out.port = port;

@@ -8,6 +8,7 @@ Run alone: NETDEMO=/path/to/netdemo python3 test/e2e/test_http_e2e.py
 
 import http.server
 import os
+import stat
 import socket
 import subprocess
 import sys
@@ -29,7 +30,34 @@ class Handler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):  # keep the test output clean
         pass
 
+    def echo(self):
+        """/echo...: the request line, headers and body back as text/plain."""
+        n = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(n) if n else b""
+        out = (self.requestline + "\n" + str(self.headers)).encode() + body
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    def do_POST(self):
+        if self.path.startswith("/login"):
+            n = int(self.headers.get("Content-Length") or 0)
+            self.rfile.read(n)
+            self.send_response(302)
+            self.send_header("Location", "/echo")
+            self.send_header("Set-Cookie", "sid=s1; Path=/; HttpOnly")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.echo()
+
+    do_PUT = do_DELETE = do_POST
+
     def do_GET(self):
+        if self.path.startswith("/echo"):
+            self.echo()
+            return
         if self.path == "/go":
             self.send_response(302)
             self.send_header("Location", self.redirect_to)
@@ -151,6 +179,56 @@ class HttpGet(NetdemoTestCase):
         self.assertEqual(self.read("short.bin.part"), b"x" * 10)
         self.assertFalse(os.path.exists(os.path.join(self.cwd, "short.bin")))
         self.assertIn(b"short.bin.part", r.stderr)
+
+    def test_partial_body_with_o_keeps_the_named_file(self):
+        # A name the user chose (or a device such as /dev/null) is never renamed.
+        target = os.path.join(self.cwd, "chosen.bin")
+        r = self.http_get("-o", target, "http://127.0.0.1:%d/short.bin" % self.port)
+        self.assertEqual(r.returncode, 18, r.stderr)
+        self.assertEqual(self.read("chosen.bin"), b"x" * 10)
+        self.assertFalse(os.path.exists(target + ".part"))
+        r = self.http_get("-o", "/dev/null", "http://127.0.0.1:%d/short.bin" % self.port)
+        self.assertEqual(r.returncode, 18, r.stderr)
+        self.assertFalse(os.path.exists("/dev/null.part"))
+        self.assertTrue(stat.S_ISCHR(os.stat("/dev/null").st_mode))
+
+    def test_port_out_of_range_is_a_usage_error(self):
+        r = self.http_get("http://127.0.0.1:99999/")
+        self.assertEqual(r.returncode, 2, r.stderr)
+        self.assertIn(b"invalid port '99999'", r.stderr)
+
+    def test_form_post_auth_cookies(self):
+        url = "http://127.0.0.1:%d/echo" % self.port
+        r = self.ok("-s", "-o", "-", "-d", "a=1", "--data-urlencode", "q=a b&c/é", "-d", "z=2",
+                    "-u", "user:pass", "-b", "k=v; k2=v2", "-H", "X-Custom: yes", url)
+        self.assertTrue(r.stdout.startswith(b"POST /echo HTTP/1.1\n"), r.stdout)
+        self.assertIn(b"Content-Type: application/x-www-form-urlencoded\n", r.stdout)
+        self.assertIn(b"Authorization: Basic dXNlcjpwYXNz\n", r.stdout)
+        self.assertIn(b"Cookie: k=v; k2=v2\n", r.stdout)
+        self.assertIn(b"X-Custom: yes\n", r.stdout)
+        self.assertTrue(r.stdout.endswith(b"\n\na=1&q=a%20b%26c%2F%C3%A9&z=2"), r.stdout)
+        g = self.ok("-s", "-o", "-", "-G", "-d", "a=1", "-d", "b=2", url + "?x=0")
+        self.assertTrue(g.stdout.startswith(b"GET /echo?x=0&a=1&b=2 HTTP/1.1\n"), g.stdout)
+        x = self.ok("-s", "-o", "-", "-X", "PUT", "-d", "a=1", url)
+        self.assertTrue(x.stdout.startswith(b"PUT /echo HTTP/1.1\n"), x.stdout)
+        self.assertEqual(self.http_get("-X", "BAD METHOD", url).returncode, 2)
+        self.assertEqual(self.http_get("-u", "nocolon", url).returncode, 2)
+
+    def test_redirect_cookie_and_jar(self):
+        jar = os.path.join(self.cwd, "jar.txt")
+        r = self.ok("-s", "-o", "-", "-d", "u=me", "-c", jar,
+                    "http://127.0.0.1:%d/login" % self.port)
+        # 302 after POST: a GET without the body, with the cookie the redirect set.
+        self.assertTrue(r.stdout.startswith(b"GET /echo HTTP/1.1\n"), r.stdout)
+        self.assertIn(b"Cookie: sid=s1\n", r.stdout)
+        self.assertNotIn(b"u=me", r.stdout)
+        with open(jar, "rb") as f:
+            text = f.read()
+        self.assertTrue(text.startswith(b"# Netscape HTTP Cookie File\n"), text)
+        self.assertIn(b"#HttpOnly_127.0.0.1\tFALSE\t/\tFALSE\t0\tsid\ts1\n", text)
+        # The jar is read back by -b FILE.
+        b = self.ok("-s", "-o", "-", "-b", jar, "http://127.0.0.1:%d/echo" % self.port)
+        self.assertIn(b"Cookie: sid=s1\n", b.stdout)
 
     def test_refused_and_usage(self):
         s = socket.socket()

@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "netdemo/exit_codes.hpp"
+#include "netdemo/http/cookies.hpp"
 #include "netdemo/http/url.hpp"
 #include "support.hpp"
 
@@ -81,7 +82,17 @@ class script_server {
     auto [ec, n] = co_await asio::async_read_until(s, asio::dynamic_buffer(buf, 65536), "\r\n\r\n", tok);
     if (ec) co_return;
     std::string head = buf.substr(0, n);
-    requests.push_back(head);
+    // A request body announced by Content-Length is read and recorded after the head.
+    if (auto const cl = head.find("\r\nContent-Length: "); cl != std::string::npos) {
+      std::size_t const want = n + std::stoul(head.substr(cl + 18));
+      if (buf.size() < want) {
+        auto [bec, bn] = co_await asio::async_read(s, asio::dynamic_buffer(buf), asio::transfer_exactly(want - buf.size()), tok);
+        if (bec) co_return;
+      }
+      requests.push_back(buf.substr(0, want));
+    } else {
+      requests.push_back(head);
+    }
     auto const plan = plan_(head);
     asio::steady_timer t(co_await asio::this_coro::executor);
     if (plan.hang) {
@@ -427,6 +438,120 @@ TEST_CASE("http fetch: refused connection gives 7", "[http]") {
   CHECK(r.message.find("cannot connect") != std::string::npos);
 }
 
+TEST_CASE("http fetch: POST form with Basic auth and cookies, exact request bytes", "[http]") {
+  asio::io_context ioc;
+  script_server srv(ioc, always("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+  http::cookie_jar jar;
+  jar.add_pairs("k=v; k2=v2", "127.0.0.1");
+  auto o = opts(srv.url("/form?x=1"));
+  o.method = "POST";
+  o.body = "a=1&q=a%20b";
+  o.content_type = "application/x-www-form-urlencoded";
+  o.basic_auth = "user:pa:ss";
+  o.cookies = &jar;
+  o.headers.push_back({"X-Custom", "yes"});
+  auto r = run_fetch(ioc, std::move(o));
+  INFO(r.message);
+  REQUIRE(r.code == 0);
+  REQUIRE(srv.requests.size() == 1);
+  CHECK(srv.requests[0] ==
+        "POST /form?x=1 HTTP/1.1\r\n"
+        "Host: 127.0.0.1:" + std::to_string(srv.port()) + "\r\n"
+        "User-Agent: netdemo/1\r\n"
+        "Accept: */*\r\n"
+        "Authorization: Basic dXNlcjpwYTpzcw==\r\n"
+        "Cookie: k=v; k2=v2\r\n"
+        "Content-Type: application/x-www-form-urlencoded\r\n"
+        "Content-Length: 11\r\n"
+        "X-Custom: yes\r\n"
+        "\r\n"
+        "a=1&q=a%20b");
+}
+
+TEST_CASE("http fetch: any token method, empty POST has Content-Length 0", "[http]") {
+  asio::io_context ioc;
+  script_server srv(ioc, always("HTTP/1.1 204 No Content\r\n\r\n"));
+  auto o = opts(srv.url("/"));
+  o.method = "PROPFIND";
+  auto r = run_fetch(ioc, std::move(o));
+  REQUIRE(r.code == 0);
+  auto p = opts(srv.url("/"));
+  p.method = "POST";
+  r = run_fetch(ioc, std::move(p));
+  REQUIRE(r.code == 0);
+  REQUIRE(srv.requests.size() == 2);
+  CHECK(srv.requests[0].rfind("PROPFIND / HTTP/1.1\r\n", 0) == 0);
+  CHECK(srv.requests[0].find("Content-Length") == std::string::npos);
+  CHECK(srv.requests[1].rfind("POST / HTTP/1.1\r\n", 0) == 0);
+  CHECK(srv.requests[1].find("Content-Length: 0\r\n") != std::string::npos);
+}
+
+TEST_CASE("http fetch: 302 after POST becomes GET, 307 keeps POST; redirect cookies used", "[http]") {
+  asio::io_context ioc;
+  script_server srv(ioc, [](const std::string& head) {
+    auto const t = target_of(head);
+    if (t == "/login") {
+      return reply_plan{"HTTP/1.1 302 Found\r\nLocation: /home\r\n"
+                        "Set-Cookie: sid=s1; Path=/; HttpOnly\r\nSet-Cookie: narrow=1; Path=/other\r\n"
+                        "Content-Length: 0\r\n\r\n"};
+    }
+    if (t == "/keep") {
+      return reply_plan{"HTTP/1.1 307 Temporary\r\nLocation: /kept\r\nSet-Cookie: t=2\r\nContent-Length: 0\r\n\r\n"};
+    }
+    return reply_plan{"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone"};
+  });
+  http::cookie_jar jar;
+  auto o = opts(srv.url("/login"));
+  o.method = "POST";
+  o.body = "u=me";
+  o.content_type = "application/x-www-form-urlencoded";
+  o.cookies = &jar;
+  auto r = run_fetch(ioc, std::move(o));
+  INFO(r.message);
+  REQUIRE(r.code == 0);
+  REQUIRE(srv.requests.size() == 2);
+  CHECK(srv.requests[0].rfind("POST /login HTTP/1.1\r\n", 0) == 0);
+  CHECK(srv.requests[0].find("Cookie") == std::string::npos);
+  CHECK(srv.requests[1].rfind("GET /home HTTP/1.1\r\n", 0) == 0);
+  CHECK(srv.requests[1].find("Cookie: sid=s1\r\n") != std::string::npos);
+  CHECK(srv.requests[1].find("Content-Type") == std::string::npos);
+  CHECK(srv.requests[1].find("Content-Length") == std::string::npos);
+  CHECK(srv.requests[1].find("u=me") == std::string::npos);
+  CHECK(jar.cookies().size() == 2);
+
+  auto k = opts(srv.url("/keep"));
+  k.method = "POST";
+  k.body = "u=me";
+  k.content_type = "application/x-www-form-urlencoded";
+  r = run_fetch(ioc, std::move(k));  // a private jar this time
+  REQUIRE(r.code == 0);
+  REQUIRE(srv.requests.size() == 4);
+  CHECK(srv.requests[3].rfind("POST /kept HTTP/1.1\r\n", 0) == 0);
+  CHECK(srv.requests[3].find("Cookie: t=2\r\n") != std::string::npos);
+  CHECK(srv.requests[3].find("Content-Type: application/x-www-form-urlencoded\r\n") != std::string::npos);
+  CHECK(srv.requests[3].substr(srv.requests[3].size() - 8) == "\r\n\r\nu=me");
+}
+
+TEST_CASE("http fetch: a cross-host redirect drops Basic auth and host-only cookies", "[http]") {
+  asio::io_context ioc;
+  script_server second(ioc, always("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"));
+  script_server first(ioc, always("HTTP/1.1 302 Found\r\nLocation: http://localhost:" +
+                                  std::to_string(second.port()) +
+                                  "/\r\nSet-Cookie: from_first=1\r\nContent-Length: 0\r\n\r\n"));
+  http::cookie_jar jar;
+  jar.add_pairs("given=1", "127.0.0.1");
+  auto o = opts(first.url());
+  o.basic_auth = "user:secret";
+  o.cookies = &jar;
+  auto r = run_fetch(ioc, std::move(o));
+  INFO(r.message);
+  REQUIRE(r.code == 0);
+  CHECK(first.requests.at(0).find("Authorization: Basic dXNlcjpzZWNyZXQ=\r\n") != std::string::npos);
+  CHECK(first.requests.at(0).find("Cookie: given=1\r\n") != std::string::npos);
+  CHECK(second.requests.at(0).find("Authorization") == std::string::npos);
+  CHECK(second.requests.at(0).find("Cookie") == std::string::npos);
+}
+
 namespace {
 
 /// A CA, a server certificate for localhost/127.0.0.1 and one for another name, made by
@@ -513,4 +638,27 @@ TEST_CASE("https fetch: verification with --cacert, unknown CA, wrong host, -k",
     REQUIRE(r.code == 0);
     CHECK(r.body == "secret");
   }
+}
+
+TEST_CASE("https fetch: a redirect from https to http drops Authorization", "[http][tls]") {
+  test_pki pki;
+  if (!pki.ok) {
+    WARN("skipped: the openssl command could not make test certificates");
+    return;
+  }
+  asio::io_context ioc;
+  auto good_ctx = pki.server_context("good");
+  script_server plain(ioc, always("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi"));
+  script_server secure(ioc, always("HTTP/1.1 301 Moved\r\nLocation: " + plain.url("/x") +
+                                   "\r\nContent-Length: 0\r\n\r\n"), &good_ctx);
+  auto o = opts(secure.url());
+  o.ca_file = pki.ca();
+  o.basic_auth = "user:secret";
+  o.headers.push_back({"Authorization", "Bearer tok"});
+  auto r = run_fetch(ioc, std::move(o));
+  INFO(r.message);
+  REQUIRE(r.code == 0);
+  CHECK(r.body == "hi");
+  CHECK(secure.requests.at(0).find("Authorization: Bearer tok\r\n") != std::string::npos);
+  CHECK(plain.requests.at(0).find("Authorization") == std::string::npos);
 }

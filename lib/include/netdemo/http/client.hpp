@@ -23,6 +23,8 @@
 
 namespace netdemo::http {
 
+class cookie_jar;
+
 /// One header field, as sent or received (original case kept).
 struct header_field {
   std::string name;   ///< "Content-Type"
@@ -51,11 +53,22 @@ struct response {
 /// throw (a netdemo::error keeps its exit code) and the fetch stops there.
 struct request_options {
   std::string url;                     ///< "http://host/", "https://[::1]:8443/x", or a bare host
-  std::string method = "GET";          ///< GET or HEAD (HEAD never reads a body)
+  std::string method = "GET";          ///< any token; HEAD never reads a body
+  std::string body;                    ///< request body (sent with Content-Length when not
+                                       ///< empty, or for POST/PUT/PATCH)
+  std::string content_type;            ///< Content-Type for the body (empty: none)
+  std::string basic_auth;              ///< "user:password" → Authorization: Basic ...
   std::vector<header_field> headers;   ///< extra fields; same name as a default replaces it;
                                        ///< an empty value removes the default
   std::string user_agent = "netdemo/1"; ///< User-Agent (empty: none)
 
+  /// Cookies: Set-Cookie of every response (redirects included) goes in, each request
+  /// takes its Cookie field from it. Null: a jar private to this fetch.
+  cookie_jar* cookies = nullptr;
+
+  /// Redirects: 303 (and 301/302 after POST) become GET without the body; 307/308 keep the
+  /// method and body. Authorization (basic_auth or a header) and a Cookie header are only
+  /// sent to the first URL's host and port, and never after https went to http.
   bool follow_redirects = true;        ///< follow 301/302/303/307/308 with a Location
   int max_redirects = 20;              ///< more than this → exit 47
   bool fail_on_error = false;          ///< status >= 400 → exit 22 before any body is read
