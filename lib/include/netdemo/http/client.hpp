@@ -73,7 +73,7 @@ struct request_options {
   int max_redirects = 20;              ///< more than this → exit 47
   bool fail_on_error = false;          ///< status >= 400 → exit 22 before any body is read
 
-  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};  ///< resolve+connect+TLS
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};  ///< TCP connect + TLS handshake (not the name lookup: Asio 1.26 cannot cancel it)
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};     ///< each read/write
   std::chrono::milliseconds max_time{0};  ///< whole transfer; 0 = no limit
 
