@@ -223,6 +223,9 @@ int http_get(const std::vector<std::string>& args) {
       ("max-redirs", po::value<int>()->default_value(20), "most redirects to follow (more: exit 47)")
       ("no-follow", po::bool_switch(), "do not follow redirects")
       ("fail,f", po::bool_switch(), "exit 22 without saving the body when the status is 400 or more")
+      ("fail-with-body", po::bool_switch(), "exit 22 when the status is 400 or more, after saving the body")
+      ("ipv4,4", po::bool_switch(), "connect over IPv4 only")
+      ("ipv6,6", po::bool_switch(), "connect over IPv6 only")
       ("connect-timeout", po::value<std::string>()->default_value("30s"), "limit for connecting (and the TLS handshake)")
       ("idle-timeout", po::value<std::string>()->default_value("60s"), "limit for each read or write")
       ("max-time,m", po::value<std::string>()->default_value("0"), "limit for the whole transfer (0: none)")
@@ -310,6 +313,14 @@ int http_get(const std::vector<std::string>& args) {
   if (req.max_redirects < 0) throw error(exit_code::usage, "--max-redirs must be 0 or more");
   req.follow_redirects = !vm["no-follow"].as<bool>();
   req.fail_on_error = vm["fail"].as<bool>();
+  req.fail_after_body = vm["fail-with-body"].as<bool>();
+  if (req.fail_on_error && req.fail_after_body) {
+    throw error(exit_code::usage, "--fail and --fail-with-body exclude each other");
+  }
+  if (vm["ipv4"].as<bool>() && vm["ipv6"].as<bool>()) {
+    throw error(exit_code::usage, "-4 and -6 exclude each other");
+  }
+  req.ip_version = vm["ipv4"].as<bool>() ? 4 : vm["ipv6"].as<bool>() ? 6 : 0;
   req.connect_timeout = parse_duration(vm["connect-timeout"].as<std::string>(), "connect-timeout");
   req.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>(), "idle-timeout");
   req.max_time = parse_duration(vm["max-time"].as<std::string>(), "max-time");
@@ -338,6 +349,7 @@ int http_get(const std::vector<std::string>& args) {
     req.on_request = [](std::string_view text) { print_prefixed(text, "> "); };
   }
   bool const fail = req.fail_on_error;
+  bool const req_fail_after_body = req.fail_after_body;
   req.on_response = [&](const http::response& r, bool final) {
     if (verbose) print_prefixed(r.head_text(), "< ");
     if (!final) return;
@@ -388,6 +400,19 @@ int http_get(const std::vector<std::string>& args) {
     }
   }
   if (failure) {
+    // --fail-with-body: the body is complete; keep it under its name, then fail.
+    try {
+      std::rethrow_exception(failure);
+    } catch (const error& e) {
+      if (e.code() == exit_code::http_error && req_fail_after_body) {
+        out.finish();
+        if (!out.is_stdout() && !silent && !out.name().empty()) {
+          std::cerr << "Saved " << out.bytes() << " bytes to '" << out.name() << "'\n";
+        }
+        throw;
+      }
+    } catch (...) {
+    }
     std::string const kept = out.keep_partial();
     if (!kept.empty()) {
       std::cerr << "netdemo http-get: partial body (" << out.bytes() << " bytes) kept in '" << kept

@@ -333,6 +333,9 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
     }
     throw error(exit_code::malformed_reply, "malformed body from the server: " + ec.message());
   }
+  if (st.opt.fail_after_body && out.head.status >= 400) {
+    throw error(exit_code::http_error, "the server answered " + out.head.status_line().substr(9));
+  }
   co_return out;
 }
 
@@ -340,7 +343,17 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
 asio::awaitable<beast::tcp_stream> connect(fetch_state& st, const target_url& url) {
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
-  auto [rec, results] = co_await resolver.async_resolve(url.host, std::to_string(url.port), tok);
+  std::string const service = std::to_string(url.port);
+  // One co_await per statement: GCC 12 miscompiles co_await inside ?: (it crashed here).
+  boost::system::error_code rec;
+  tcp::resolver::results_type results;
+  if (st.opt.ip_version == 4) {
+    std::tie(rec, results) = co_await resolver.async_resolve(tcp::v4(), url.host, service, tok);
+  } else if (st.opt.ip_version == 6) {
+    std::tie(rec, results) = co_await resolver.async_resolve(tcp::v6(), url.host, service, tok);
+  } else {
+    std::tie(rec, results) = co_await resolver.async_resolve(url.host, service, tok);
+  }
   if (rec) {
     throw error(exit_code::cannot_resolve, "cannot resolve host '" + url.host + "': " + rec.message());
   }

@@ -163,6 +163,19 @@ class HttpGet(NetdemoTestCase):
         r = self.ok("http://127.0.0.1:%d/missing.txt" % self.port)
         self.assertTrue(r.stdout.startswith(b"HTTP/1.0 404"), r.stdout)
 
+    def test_fail_with_body_saves_the_error_page(self):
+        r = self.http_get("--fail-with-body", "http://127.0.0.1:%d/missing.txt" % self.port)
+        self.assertEqual(r.returncode, 22, r.stderr)
+        self.assertEqual(os.listdir(self.cwd), ["missing.txt"])
+        self.assertIn(b"404", self.read("missing.txt"))
+        self.assertIn(b"Saved", r.stderr)
+
+    def test_ip_family_options(self):
+        url = "http://127.0.0.1:%d/" % self.port
+        self.assertEqual(self.http_get("-4", "-o", "-", url).returncode, 0)
+        self.assertEqual(self.http_get("-6", "-o", "-", url).returncode, 6)
+        self.assertEqual(self.http_get("-4", "-6", url).returncode, 2)
+
     def test_redirect_to_another_port(self):
         other = self.start_server(self.root, "")
         front = self.start_server(self.root, "http://127.0.0.1:%d/data.bin" % other)

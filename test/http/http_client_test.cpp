@@ -362,6 +362,25 @@ TEST_CASE("http fetch: 404 with and without fail_on_error", "[http]") {
   CHECK(failed.code == 22);
   CHECK(failed.body.empty());
   CHECK(failed.message.find("404 Not Found") != std::string::npos);
+  auto w = opts(srv.url());
+  w.fail_after_body = true;
+  auto with_body = run_fetch(ioc, std::move(w));
+  CHECK(with_body.code == 22);
+  CHECK(with_body.body == "not found");
+}
+
+TEST_CASE("http fetch: ip_version restricts the address family", "[http]") {
+  asio::io_context ioc;
+  script_server srv(ioc, always("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+  auto v4 = opts(srv.url());
+  v4.ip_version = 4;
+  auto r4 = run_fetch(ioc, std::move(v4));
+  CHECK(r4.code == 0);
+  CHECK(r4.body == "ok");
+  auto v6 = opts(srv.url());  // the server listens on 127.0.0.1: no IPv6 address to use
+  v6.ip_version = 6;
+  auto r6 = run_fetch(ioc, std::move(v6));
+  CHECK(r6.code == 6);
 }
 
 TEST_CASE("http fetch: malformed replies give 8", "[http]") {

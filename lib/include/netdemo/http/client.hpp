@@ -72,6 +72,8 @@ struct request_options {
   bool follow_redirects = true;        ///< follow 301/302/303/307/308 with a Location
   int max_redirects = 20;              ///< more than this → exit 47
   bool fail_on_error = false;          ///< status >= 400 → exit 22 before any body is read
+  bool fail_after_body = false;        ///< status >= 400 → exit 22 once the body was read
+  int ip_version = 0;                  ///< 4 or 6: only addresses of that family; 0: any
 
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};  ///< TCP connect + TLS handshake (not the name lookup: Asio 1.26 cannot cancel it)
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};     ///< each read/write
