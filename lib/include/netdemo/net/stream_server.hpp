@@ -316,9 +316,8 @@ class stream_server {
             pause.async_wait(asio::as_tuple(asio::use_awaitable)));
         if (r.index() == 1) {
           if (s.reason != "eof") co_return;  // idle/shutdown cancelled us meanwhile
-          out.clear();
-          auto const v = s.handler.on_pause(out);
-          if (!co_await send(s, out)) co_return;
+          auto const [v, sent] = co_await answer_tail(s);
+          if (!sent) co_return;
           if (v != proto::verdict::keep_open) {
             s.reason = "exit";
             co_return;
@@ -335,9 +334,7 @@ class stream_server {
         if (s.reason == "eof") s.reason = ec == asio::error::operation_aborted ? "cancelled" : "reset";
         if (s.reason == "shutdown" && s.handler.wants_pause()) {
           // Stopping: a bare word already read is still answered.
-          out.clear();
-          s.handler.on_pause(out);
-          co_await send(s, out);
+          co_await answer_tail(s);
         }
         co_return;
       }
@@ -346,9 +343,7 @@ class stream_server {
       if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
       if (ec == asio::error::eof) {
         // Half-close: a tail still waiting for a pause is a message; answer, then close.
-        out.clear();
-        auto const v = s.handler.on_pause(out);
-        co_await send(s, out);
+        auto const [v, sent] = co_await answer_tail(s);
         if (v == proto::verdict::quit) s.reason = "exit";
         co_return;
       }
@@ -371,6 +366,20 @@ class stream_server {
         co_return;
       }
     }
+  }
+
+  struct tail_answer {
+    proto::verdict verdict;
+    bool sent;
+  };
+
+  /// The peer paused, closed or we are stopping: an unterminated tail becomes a message;
+  /// its reply is sent at once.
+  asio::awaitable<tail_answer> answer_tail(session& s) {
+    out_buf_.clear();
+    auto const v = s.handler.on_pause(out_buf_);
+    bool const sent = co_await send(s, out_buf_);
+    co_return tail_answer{v, sent};
   }
 
   /// Closing while the peer's bytes are still unread makes the kernel send RST, and the
