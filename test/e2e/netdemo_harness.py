@@ -390,6 +390,20 @@ def wait_until(predicate: Callable[[], bool], timeout: float = QUICK, step: floa
     return predicate()
 
 
+def wait_until_sending_stalls(stats: dict, quiet: float = 0.3, timeout: float = 8.0) -> bool:
+    """Waits until stats["sent"] (bumped by a sender thread) stops growing for `quiet`
+    seconds, i.e. both directions of a connection are full. False after `timeout`."""
+    last, since = -1, time.monotonic()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        time.sleep(0.05)
+        if stats["sent"] != last:
+            last, since = stats["sent"], time.monotonic()
+        elif time.monotonic() - since > quiet:
+            return True
+    return False
+
+
 def ipv6_loopback_available() -> bool:
     if not socket.has_ipv6:
         return False

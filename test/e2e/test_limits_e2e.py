@@ -177,14 +177,7 @@ class GracefulStop(NetdemoTestCase):
         t.start()
         self.addCleanup(lambda: stats.__setitem__("stop", True))
         # Wait until the server is stuck writing to us (we do not read): sending stalls.
-        last, since, deadline = -1, time.monotonic(), time.monotonic() + 8
-        while time.monotonic() < deadline:
-            time.sleep(0.05)
-            if stats["sent"] != last:
-                last, since = stats["sent"], time.monotonic()
-            elif time.monotonic() - since > 0.3:
-                break
-        self.assertLess(time.monotonic(), deadline, "the echo server never stopped reading")
+        self.assertTrue(h.wait_until_sending_stalls(stats), "the echo server never stopped reading")
         s.signal(signal.SIGINT)
         s.wait_line("Stopping")
         stats["stop"] = True
