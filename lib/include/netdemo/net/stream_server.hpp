@@ -8,18 +8,18 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
-#include <variant>
 #include <vector>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
@@ -27,6 +27,8 @@
 #include <boost/asio/write.hpp>
 #include <boost/intrusive/list.hpp>
 
+#include "netdemo/net/detail/fifo_deadlines.hpp"
+#include "netdemo/net/detail/session_task.hpp"
 #include "netdemo/net/endpoints.hpp"
 #include "netdemo/net/limits.hpp"
 #include "netdemo/net/log.hpp"
@@ -49,13 +51,17 @@ concept stream_handler = std::copy_constructible<H> &&
 /// Serves one stream role on one or more listening sockets.
 ///
 /// `Protocol` is `asio::ip::tcp` or `asio::local::stream_protocol`; `Handler` is copied
-/// from the prototype for each connection. Not thread safe: construct it, call `run()`,
-/// `stop()` and `abort()` on the executor of its acceptors.
+/// from the prototype for each connection. The acceptors must use an `io_context`'s
+/// executor (sessions keep that concrete executor: smaller sockets and operations).
+/// Not thread safe: construct it, call `run()`, `stop()` and `abort()` on that executor.
 template <class Protocol, stream_handler Handler>
 class stream_server {
  public:
   using acceptor_type = typename Protocol::acceptor;
   using socket_type = typename Protocol::socket;
+  using executor_type = asio::io_context::executor_type;
+  /// The socket a session owns.
+  using session_socket = typename socket_type::template rebind_executor<executor_type>::other;
 
   stream_server(std::vector<acceptor_type> acceptors, Handler prototype, server_limits limits,
                 log_sink log)
@@ -63,9 +69,12 @@ class stream_server {
         prototype_(std::move(prototype)),
         limits_(limits),
         log_(std::move(log)),
+        ex_(io_context_executor(acceptors_)),
         wake_(acceptors_.front().get_executor()),
         sweep_timer_(acceptors_.front().get_executor()),
         grace_timer_(acceptors_.front().get_executor()),
+        pauses_(acceptors_.front().get_executor(), limits_.pause, &pause_expired),
+        lingers_(acceptors_.front().get_executor(), linger, &linger_expired),
         in_buf_(read_chunk) {}
 
   stream_server(const stream_server&) = delete;
@@ -91,6 +100,8 @@ class stream_server {
       co_await wake_.async_wait(asio::as_tuple(asio::use_awaitable));
     }
     grace_timer_.cancel();
+    pauses_.stop();
+    lingers_.stop();
   }
 
   /// Graceful stop: stop accepting, close idle sessions, let replies being written
@@ -133,7 +144,7 @@ class stream_server {
   /// Serves one already-connected socket (from a socketpair, an inherited descriptor, a
   /// test) as a session of this server: same limits, logging and stop. Call on the
   /// server's executor while `run()` is running.
-  void adopt(socket_type socket, std::string peer) {
+  void adopt(session_socket socket, std::string peer) {
     boost::system::error_code ec;
     if (stopping_) {
       socket.close(ec);
@@ -142,12 +153,15 @@ class stream_server {
     }
     socket.non_blocking(true, ec);
     ++tasks_;
-    auto ex = socket.get_executor();
-    // serve() catches everything itself and logs it with the peer.
-    asio::co_spawn(ex, serve(std::move(socket), std::move(peer)), [this](std::exception_ptr) {
-      --tasks_;
-      wake_.cancel();
-    });
+    // Runs until its first wait, then lives on in its own frame; it catches everything
+    // itself, logs it with the peer and counts itself out of `tasks_`.
+    serve(std::move(socket), std::move(peer));
+  }
+
+  /// The same for a socket on another executor type (it moves to the server's).
+  void adopt(socket_type socket, std::string peer) {
+    auto const protocol = socket.local_endpoint().protocol();
+    adopt(session_socket(ex_, protocol, socket.release()), std::move(peer));
   }
 
   /// Sessions open right now.
@@ -163,10 +177,19 @@ class stream_server {
 
   /// One connection. Lives in its session coroutine's frame; linked into `sessions_`
   /// so that stop, abort and the idle sweep can reach it.
+  static executor_type io_context_executor(std::vector<acceptor_type>& acceptors) {
+    if (acceptors.empty()) throw std::invalid_argument("stream_server: no listening socket");
+    auto const* ex = acceptors.front().get_executor().template target<executor_type>();
+    if (ex == nullptr) throw std::invalid_argument("stream_server: acceptors must run on an io_context");
+    return *ex;
+  }
+
   struct session : hook {
-    session(socket_type s, std::string p, Handler h)
+    session(session_socket s, std::string p, Handler h)
         : socket(std::move(s)), peer(std::move(p)), handler(std::move(h)) {}
-    socket_type socket;
+    session(const session&) = delete;
+    session& operator=(const session&) = delete;
+    session_socket socket;
     std::string peer;
     Handler handler;
     std::string pending;  // output the kernel would not take at once
@@ -174,8 +197,22 @@ class stream_server {
     std::string_view reason = "eof";
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
+    detail::deadline_hook deadline_link;  // in `pauses_` or `lingers_` while waiting there
+    std::chrono::steady_clock::time_point deadline;
     session_state state = session_state::reading;
+    bool timed_out = false;  // the pause passed (set before the wait is cancelled)
   };
+
+  static void pause_expired(session& s) {
+    s.timed_out = true;
+    boost::system::error_code ignored;
+    s.socket.cancel(ignored);
+  }
+
+  static void linger_expired(session& s) {
+    boost::system::error_code ignored;
+    s.socket.cancel(ignored);
+  }
 
   void report(event_kind k, std::string_view peer, std::string_view detail = {},
               std::uint64_t in = 0, std::uint64_t out = 0) const {
@@ -211,7 +248,7 @@ class stream_server {
     auto ex = co_await asio::this_coro::executor;
     asio::steady_timer backoff(ex);
     while (!stopping_) {
-      auto [ec, sock] = co_await acceptor.async_accept(asio::as_tuple(asio::use_awaitable));
+      auto [ec, sock] = co_await acceptor.async_accept(ex_, asio::as_tuple(asio::use_awaitable));
       if (stopping_ || ec == asio::error::operation_aborted) break;
       if (ec) {
         // Never spin and never give up: out of descriptors (or any other accept error)
@@ -245,7 +282,7 @@ class stream_server {
     }
   }
 
-  void refuse(socket_type& sock, const std::string& peer) {
+  void refuse(session_socket& sock, const std::string& peer) {
     std::string const line =
         "ERR too many connections (max " + std::to_string(limits_.max_connections) + ")\n";
     boost::system::error_code ec;
@@ -273,16 +310,101 @@ class stream_server {
     }
   }
 
-  /// Runs one session; every failure ends only this session and is logged.
-  asio::awaitable<void> serve(socket_type sock, std::string peer) {
+  /// Runs one session; every failure ends only this session and is logged. A lean
+  /// coroutine (see detail/session_task.hpp): an idle session is this frame, one pending
+  /// wait and the socket's reactor entry, nothing more.
+  ///
+  /// The parameters are references, not copies in the frame: the body moves from them
+  /// before its first suspension, while the caller's objects are still alive.
+  detail::session_task serve(session_socket&& sock, std::string&& peer) {
     session s(std::move(sock), std::move(peer), prototype_);
     sessions_.push_back(s);
     ++session_count_;
     report(event_kind::opened, s.peer);
     try {
-      co_await session_loop(s);
+      // `out` is the server's reply buffer: filled and sent (or copied into the session)
+      // with no suspension in between, so sessions can share it.
+      std::string& out = out_buf_;
+      out.clear();
+      s.handler.greet(out);
+      bool last = false;  // close after sending `out`
+      for (;;) {
+        if (!out.empty()) {
+          if (!write_now(s, out)) break;
+          if (!s.pending.empty()) {
+            auto const before = s.state;
+            s.state = session_state::writing;
+            auto [ec, n] = co_await write_pending(s);
+            s.state = before;
+            if (!finish_write(s, ec, n)) break;
+          }
+        }
+        if (last) break;
+        if (stopping_) {
+          if (s.reason == "eof") s.reason = "shutdown";
+          break;
+        }
+        // An unterminated tail becomes a message unless more bytes come within `pause`.
+        bool const pausing = s.handler.wants_pause();
+        s.timed_out = false;
+        s.state = pausing ? session_state::pausing : session_state::reading;
+        if (pausing) pauses_.add(s);
+        auto [ec] = co_await wait_readable(s);
+        pauses_.remove(s);
+        out.clear();
+        if (ec) {
+          if (pausing && s.timed_out && s.reason == "eof") {
+            last = s.handler.on_pause(out) != proto::verdict::keep_open;
+            if (last) s.reason = "exit";
+            continue;
+          }
+          if (s.reason == "eof") s.reason = ec == asio::error::operation_aborted ? "cancelled" : "reset";
+          if (s.reason == "shutdown" && pausing) {
+            s.handler.on_pause(out);  // stopping: a bare word already read is still answered
+            last = true;
+            continue;
+          }
+          break;
+        }
+        // Read into the server's buffer, shared by all sessions: an idle session owns none.
+        std::size_t const n = s.socket.read_some(asio::buffer(in_buf_), ec);
+        if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+        if (ec == asio::error::eof) {
+          // Half-close: a tail still waiting for a pause is a message; answer, then close.
+          if (s.handler.on_pause(out) == proto::verdict::quit) s.reason = "exit";
+          last = true;
+          continue;
+        }
+        if (ec) {
+          s.reason = ec == asio::error::connection_reset ? "reset" : "error";
+          break;
+        }
+        s.bytes_in += n;
+        s.last_input = std::chrono::steady_clock::now();
+        auto const v = s.handler.on_bytes(std::string_view(in_buf_.data(), n), out);
+        if (v == proto::verdict::quit) {
+          s.reason = "exit";
+          last = true;
+        } else if (v == proto::verdict::too_long) {
+          s.reason = "limit:line";
+          report(event_kind::refused, s.peer, "limit:line");
+          last = true;
+        }
+      }
       if (s.reason == "exit" || s.reason == "limit:line" || s.reason == "shutdown") {
-        co_await linger_close(s);
+        // Closing while the peer's bytes are still unread makes the kernel send RST, and
+        // the peer may then lose our last reply. So: send FIN, and read and discard what
+        // the peer still sends until it closes too, for at most `linger`.
+        s.state = session_state::closing;
+        boost::system::error_code ec;
+        s.socket.shutdown(asio::socket_base::shutdown_send, ec);
+        if (!ec) lingers_.add(s);
+        while (!ec) {
+          std::tie(ec) = co_await wait_readable(s);
+          if (!ec) s.socket.read_some(asio::buffer(in_buf_), ec);
+          if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+        }
+        lingers_.remove(s);
       }
     } catch (const std::exception& e) {
       s.reason = "error";
@@ -293,123 +415,26 @@ class stream_server {
     s.unlink();
     --session_count_;
     report(event_kind::closed, s.peer, s.reason, s.bytes_in, s.bytes_out);
+    --tasks_;
+    wake_.cancel();
   }
 
-  asio::awaitable<void> session_loop(session& s) {
-    std::string& out = out_buf_;
-    out.clear();
-    s.handler.greet(out);
-    if (!co_await send(s, out)) co_return;
-    for (;;) {
-      if (stopping_) {
-        if (s.reason == "eof") s.reason = "shutdown";
-        co_return;
-      }
-      boost::system::error_code ec;
-      if (s.handler.wants_pause()) {
-        // An unterminated tail: it becomes a message unless more bytes come soon.
-        using namespace asio::experimental::awaitable_operators;
-        s.state = session_state::pausing;
-        asio::steady_timer pause(s.socket.get_executor(), limits_.pause);
-        auto r = co_await (
-            s.socket.async_wait(socket_type::wait_read, asio::as_tuple(asio::use_awaitable)) ||
-            pause.async_wait(asio::as_tuple(asio::use_awaitable)));
-        if (r.index() == 1) {
-          if (s.reason != "eof") co_return;  // idle/shutdown cancelled us meanwhile
-          auto const [v, sent] = co_await answer_tail(s);
-          if (!sent) co_return;
-          if (v != proto::verdict::keep_open) {
-            s.reason = "exit";
-            co_return;
-          }
-          continue;
-        }
-        ec = std::get<0>(std::get<0>(r));
-      } else {
-        s.state = session_state::reading;
-        std::tie(ec) = co_await s.socket.async_wait(socket_type::wait_read,
-                                                    asio::as_tuple(asio::use_awaitable));
-      }
-      if (ec) {
-        if (s.reason == "eof") s.reason = ec == asio::error::operation_aborted ? "cancelled" : "reset";
-        if (s.reason == "shutdown" && s.handler.wants_pause()) {
-          // Stopping: a bare word already read is still answered.
-          co_await answer_tail(s);
-        }
-        co_return;
-      }
-      // Read into the server's buffer, shared by all sessions: an idle session owns none.
-      std::size_t const n = s.socket.read_some(asio::buffer(in_buf_), ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
-      if (ec == asio::error::eof) {
-        // Half-close: a tail still waiting for a pause is a message; answer, then close.
-        auto const [v, sent] = co_await answer_tail(s);
-        if (v == proto::verdict::quit) s.reason = "exit";
-        co_return;
-      }
-      if (ec) {
-        s.reason = ec == asio::error::connection_reset ? "reset" : "error";
-        co_return;
-      }
-      s.bytes_in += n;
-      s.last_input = std::chrono::steady_clock::now();
-      out.clear();
-      auto const v = s.handler.on_bytes(std::string_view(in_buf_.data(), n), out);
-      if (!co_await send(s, out)) co_return;
-      if (v == proto::verdict::quit) {
-        s.reason = "exit";
-        co_return;
-      }
-      if (v == proto::verdict::too_long) {
-        s.reason = "limit:line";
-        report(event_kind::refused, s.peer, "limit:line");
-        co_return;
-      }
-    }
+  static auto wait_readable(session& s) {
+    return detail::async_op<void(boost::system::error_code)>([&s](auto handler) {
+      s.socket.async_wait(session_socket::wait_read, std::move(handler));
+    });
   }
 
-  struct tail_answer {
-    proto::verdict verdict;
-    bool sent;
-  };
-
-  /// The peer paused, closed or we are stopping: an unterminated tail becomes a message;
-  /// its reply is sent at once.
-  asio::awaitable<tail_answer> answer_tail(session& s) {
-    out_buf_.clear();
-    auto const v = s.handler.on_pause(out_buf_);
-    bool const sent = co_await send(s, out_buf_);
-    co_return tail_answer{v, sent};
+  static auto write_pending(session& s) {
+    return detail::async_op<void(boost::system::error_code, std::size_t)>([&s](auto handler) {
+      asio::async_write(s.socket, asio::buffer(s.pending), std::move(handler));
+    });
   }
 
-  /// Closing while the peer's bytes are still unread makes the kernel send RST, and the
-  /// peer may then lose our last reply. So: send FIN, and read and discard what the peer
-  /// still sends until it closes too, for at most `linger`.
-  asio::awaitable<void> linger_close(session& s) {
-    using namespace asio::experimental::awaitable_operators;
-    s.state = session_state::closing;
-    boost::system::error_code ec;
-    s.socket.shutdown(asio::socket_base::shutdown_send, ec);
-    if (ec) co_return;
-    asio::steady_timer deadline(s.socket.get_executor(), linger);
-    co_await (discard_until_eof(s) || deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-  }
-
-  asio::awaitable<void> discard_until_eof(session& s) {
-    for (;;) {
-      auto [ec] = co_await s.socket.async_wait(socket_type::wait_read,
-                                               asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-      s.socket.read_some(asio::buffer(in_buf_), ec);
-      if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return;
-    }
-  }
-
-  /// Writes `out` (which may be the shared buffer): what the kernel takes at once goes
-  /// now; the rest is copied into the session and written asynchronously.
+  /// Writes what the kernel takes at once; the rest of `out` (which may be the shared
+  /// buffer) is copied into `s.pending` for `write_pending`.
   /// @return false when the session must end (write failed).
-  asio::awaitable<bool> send(session& s, std::string_view out) {
-    if (out.empty()) co_return true;
+  bool write_now(session& s, std::string_view out) {
     boost::system::error_code ec;
     std::size_t written = s.socket.write_some(asio::buffer(out), ec);
     if (ec == asio::error::would_block || ec == asio::error::try_again) {
@@ -418,33 +443,34 @@ class stream_server {
     }
     if (ec) {
       if (s.reason == "eof") s.reason = "reset";
-      co_return false;
+      return false;
     }
     s.bytes_out += written;
-    if (written == out.size()) co_return true;
-    s.pending.assign(out.substr(written));
-    auto const before = s.state;
-    s.state = session_state::writing;
-    auto [wec, n] = co_await asio::async_write(s.socket, asio::buffer(s.pending),
-                                               asio::as_tuple(asio::use_awaitable));
+    if (written < out.size()) s.pending.assign(out.substr(written));
+    return true;
+  }
+
+  static bool finish_write(session& s, boost::system::error_code ec, std::size_t n) {
     s.bytes_out += n;
     std::string().swap(s.pending);
-    s.state = before;
-    if (wec) {
-      if (s.reason == "eof") s.reason = wec == asio::error::operation_aborted ? "cancelled" : "reset";
-      co_return false;
+    if (ec) {
+      if (s.reason == "eof") s.reason = ec == asio::error::operation_aborted ? "cancelled" : "reset";
+      return false;
     }
-    co_return true;
+    return true;
   }
 
   std::vector<acceptor_type> acceptors_;
   Handler prototype_;
   server_limits limits_;
   log_sink log_;
+  executor_type ex_;
   boost::intrusive::list<session, boost::intrusive::constant_time_size<false>> sessions_;
   asio::steady_timer wake_;         // run() sleeps on it until every task has ended
   asio::steady_timer sweep_timer_;  // idle sweep
   asio::steady_timer grace_timer_;  // end of the grace period
+  detail::fifo_deadlines<session> pauses_;   // sessions waiting to see whether a tail is a message
+  detail::fifo_deadlines<session> lingers_;  // sessions draining the peer before close
   std::vector<char> in_buf_;        // shared read buffer (see session_loop)
   std::string out_buf_;             // shared reply buffer
   std::size_t tasks_ = 0;
