@@ -1,10 +1,15 @@
 // tcp-server and udp-server: parse options, open sockets, run the role, handle signals.
+#include <atomic>
 #include <csignal>
 #include <cstdio>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/signal_set.hpp>
 
 #include "cli.hpp"
@@ -27,6 +32,7 @@ struct server_settings {
   proto::role_settings role_settings;
   net::server_limits limits;
   std::chrono::milliseconds grace{};
+  std::size_t threads = 1;
   bool quiet = false;
 };
 
@@ -64,7 +70,9 @@ void add_server_options(po::options_description& o, bool stream, const server_de
       ("host", po::value<std::string>()->default_value("127.0.0.1"),
        "address or name to bind; '::' = every IPv6 and IPv4 address, '0.0.0.0' = every IPv4")
       ("port,p", po::value<int>()->default_value(d.port), "port to bind; 0 picks a free one (printed)")
-      ("unix", po::value<std::string>(), "serve on a Unix socket at this path instead of IP");
+      ("unix", po::value<std::string>(), "serve on a Unix socket at this path instead of IP")
+      ("threads,t", po::value<long long>()->default_value(1),
+       "threads, each with its own event loop and socket on the shared port (SO_REUSEPORT)");
   std::string_view const role = d.role;
   if (!d.fixed_role) {
     o.add_options()("role,r", po::value<std::string>()->default_value(d.role),
@@ -102,6 +110,10 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream,
   s.host = vm["host"].as<std::string>();
   s.port = parse_port(vm["port"].as<int>());
   if (vm.count("unix")) s.unix_path = vm["unix"].as<std::string>();
+  s.threads = count_option(vm, "threads", 1, 256);
+  if (s.threads > 1 && !s.unix_path.empty()) {
+    throw error(exit_code::usage, "--threads applies to TCP and UDP only (a Unix socket path cannot be shared)");
+  }
   s.role = vm.count("role") ? vm["role"].as<std::string>() : std::string(d.role);
   bool known = false;
   for (auto r : proto::role_names) known = known || r == s.role;
@@ -138,11 +150,22 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream,
   return s;
 }
 
-/// Runs `server` on `ioc` until it stops. First SIGINT/SIGTERM: graceful stop; second:
-/// abort. Returns the exit code (130 after SIGINT, 0 after SIGTERM or a normal end).
+/// Runs `servers[i]` on `iocs[i]`, each on its own thread (the calling thread runs the
+/// first), until every server has stopped. First SIGINT/SIGTERM: graceful stop of all;
+/// second: abort. A server that fails aborts the others. Returns the exit code (130
+/// after SIGINT, 0 after SIGTERM or a normal end).
 template <class Server>
-int run_until_signalled(asio::io_context& ioc, Server& server, std::chrono::milliseconds grace) {
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+int run_until_signalled(std::vector<std::unique_ptr<asio::io_context>>& iocs,
+                        std::vector<std::unique_ptr<Server>>& servers,
+                        std::chrono::milliseconds grace) {
+  asio::io_context& main_ioc = *iocs.front();
+  asio::signal_set signals(main_ioc, SIGINT, SIGTERM);
+  // Each server is used only on its own io_context's thread.
+  auto on_every_server = [&](auto action) {
+    for (std::size_t i = 0; i < servers.size(); ++i) {
+      asio::post(*iocs[i], [&server = *servers[i], action] { action(server); });
+    }
+  };
   int code = 0;
   int signals_seen = 0;
   std::function<void(boost::system::error_code, int)> on_signal =
@@ -151,58 +174,120 @@ int run_until_signalled(asio::io_context& ioc, Server& server, std::chrono::mill
         ++signals_seen;
         if (signals_seen == 1) {
           code = signo == SIGINT ? static_cast<int>(exit_code::interrupted) : 0;
-          server.stop(grace);
+          on_every_server([grace](Server& s) { s.stop(grace); });
         } else {
           print_log_line("Second signal: closing every connection now.");
-          server.abort();
+          on_every_server([](Server& s) { s.abort(); });
         }
         signals.async_wait(on_signal);
       };
   signals.async_wait(on_signal);
+
+  std::mutex failure_mutex;
   std::exception_ptr failure;
-  asio::co_spawn(ioc, server.run(), [&](std::exception_ptr e) {
-    failure = e;
-    boost::system::error_code ignored;
-    signals.cancel(ignored);
-  });
-  ioc.run();
+  auto fail = [&](std::exception_ptr e) {
+    std::lock_guard<std::mutex> lock(failure_mutex);
+    if (!failure) failure = e;
+  };
+  std::atomic<std::size_t> running{servers.size()};
+  for (std::size_t i = 0; i < servers.size(); ++i) {
+    asio::co_spawn(*iocs[i], servers[i]->run(), [&](std::exception_ptr e) {
+      if (e) {
+        fail(e);
+        on_every_server([](Server& s) { s.abort(); });
+      }
+      if (--running == 0) {
+        asio::post(main_ioc, [&] {
+          boost::system::error_code ignored;
+          signals.cancel(ignored);
+        });
+      }
+    });
+  }
+  std::vector<std::thread> threads;
+  for (std::size_t i = 1; i < iocs.size(); ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        iocs[i]->run();
+      } catch (...) {
+        fail(std::current_exception());
+      }
+    });
+  }
+  main_ioc.run();
+  for (auto& t : threads) t.join();
   if (failure) std::rethrow_exception(failure);
   return code;
 }
 
-template <class Handler>
-int serve_stream(const server_settings& s, Handler prototype) {
-  asio::io_context ioc(1);
-  if (!s.unix_path.empty()) {
-    using proto_t = asio::local::stream_protocol;
-    std::vector<proto_t::acceptor> acceptors;
-    acceptors.push_back(net::open_unix_listener(ioc.get_executor(), s.unix_path));
-    net::unix_path_owner owner(s.unix_path);
-    net::stream_server<proto_t, Handler> server(std::move(acceptors), std::move(prototype),
-                                                s.limits, make_server_log("unix", s.role, s.quiet));
-    return run_until_signalled(ioc, server, s.grace);
+/// One io_context (and one server) per thread: `make(ioc, i)` builds server `i`.
+template <class Server, class Make>
+int serve_threads(std::size_t threads, std::chrono::milliseconds grace, Make make) {
+  std::vector<std::unique_ptr<asio::io_context>> iocs;
+  std::vector<std::unique_ptr<Server>> servers;
+  for (std::size_t i = 0; i < threads; ++i) {
+    iocs.push_back(std::make_unique<asio::io_context>(1));
+    servers.push_back(make(*iocs.back(), i));
   }
-  auto acceptors = net::open_tcp_listeners(ioc.get_executor(), s.host, s.port);
-  net::stream_server<asio::ip::tcp, Handler> server(std::move(acceptors), std::move(prototype),
-                                                    s.limits, make_server_log("tcp", s.role, s.quiet));
-  return run_until_signalled(ioc, server, s.grace);
+  return run_until_signalled(iocs, servers, grace);
+}
+
+/// Server `i`'s log: only the first reports `listening` and `stopping` (they share the
+/// port and the connection count).
+net::log_sink thread_log(const server_settings& s, const char* transport, std::size_t i) {
+  std::string role = s.role;
+  if (s.threads > 1) role += ", " + std::to_string(s.threads) + " threads";
+  auto log = make_server_log(transport, role, s.quiet);
+  if (i == 0) return log;
+  return [log](const net::event& e) {
+    if (e.kind != net::event_kind::listening && e.kind != net::event_kind::stopping) log(e);
+  };
 }
 
 template <class Handler>
-int serve_datagram(const server_settings& s, Handler handler) {
-  asio::io_context ioc(1);
+int serve_stream(const server_settings& s, const Handler& prototype) {
   if (!s.unix_path.empty()) {
-    using proto_t = asio::local::datagram_protocol;
-    auto socket = net::open_unix_datagram(ioc.get_executor(), s.unix_path);
-    net::unix_path_owner owner(s.unix_path);
-    net::datagram_server<proto_t, Handler> server(std::move(socket), std::move(handler), s.limits,
-                                                  make_server_log("unix-dgram", s.role, s.quiet));
-    return run_until_signalled(ioc, server, s.grace);
+    using server_t = net::stream_server<asio::local::stream_protocol, Handler>;
+    std::optional<net::unix_path_owner> owner;
+    return serve_threads<server_t>(1, s.grace, [&](asio::io_context& ioc, std::size_t i) {
+      std::vector<asio::local::stream_protocol::acceptor> acceptors;
+      acceptors.push_back(net::open_unix_listener(ioc.get_executor(), s.unix_path));
+      owner.emplace(s.unix_path);
+      return std::make_unique<server_t>(std::move(acceptors), prototype, s.limits,
+                                        thread_log(s, "unix", i));
+    });
   }
-  auto socket = net::open_udp_socket(ioc.get_executor(), s.host, s.port);
-  net::datagram_server<asio::ip::udp, Handler> server(std::move(socket), std::move(handler),
-                                                      s.limits, make_server_log("udp", s.role, s.quiet));
-  return run_until_signalled(ioc, server, s.grace);
+  using server_t = net::stream_server<asio::ip::tcp, Handler>;
+  auto open = std::make_shared<net::connection_count>();
+  std::uint16_t port = s.port;
+  return serve_threads<server_t>(s.threads, s.grace, [&](asio::io_context& ioc, std::size_t i) {
+    auto acceptors = net::open_tcp_listeners(ioc.get_executor(), s.host, port, s.threads > 1);
+    port = acceptors.front().local_endpoint().port();  // with port 0, the others join this one
+    return std::make_unique<server_t>(std::move(acceptors), prototype, s.limits,
+                                      thread_log(s, "tcp", i), open);
+  });
+}
+
+template <class Handler>
+int serve_datagram(const server_settings& s, const Handler& handler) {
+  if (!s.unix_path.empty()) {
+    using server_t = net::datagram_server<asio::local::datagram_protocol, Handler>;
+    std::optional<net::unix_path_owner> owner;
+    return serve_threads<server_t>(1, s.grace, [&](asio::io_context& ioc, std::size_t i) {
+      auto socket = net::open_unix_datagram(ioc.get_executor(), s.unix_path);
+      owner.emplace(s.unix_path);
+      return std::make_unique<server_t>(std::move(socket), handler, s.limits,
+                                        thread_log(s, "unix-dgram", i));
+    });
+  }
+  using server_t = net::datagram_server<asio::ip::udp, Handler>;
+  std::uint16_t port = s.port;
+  return serve_threads<server_t>(s.threads, s.grace, [&](asio::io_context& ioc, std::size_t i) {
+    auto socket = net::open_udp_socket(ioc.get_executor(), s.host, port, s.threads > 1);
+    port = socket.local_endpoint().port();
+    return std::make_unique<server_t>(std::move(socket), handler, s.limits,
+                                      thread_log(s, "udp", i));
+  });
 }
 
 int stream_command(const command_info& info, const std::vector<std::string>& args,

@@ -65,12 +65,18 @@ std::vector<typename Protocol::endpoint> resolve_passive(const asio::any_io_exec
   return out;
 }
 
+using reuse_port_option = asio::detail::socket_option::boolean<SOL_SOCKET, SO_REUSEPORT>;
+
 template <class Socket, class Endpoint>
-void bind_one(Socket& s, const Endpoint& ep, bool reuse) {
+void bind_one(Socket& s, const Endpoint& ep, bool reuse, bool share_port) {
   boost::system::error_code ec;
   s.open(ep.protocol(), ec);
   if (ec) throw_at(ec, "cannot open a socket for " + ip_to_string(ep));
   if (reuse) s.set_option(asio::socket_base::reuse_address(true), ec);
+  if (share_port) {
+    s.set_option(reuse_port_option(true), ec);
+    if (ec) throw_at(ec, "cannot share the port (SO_REUSEPORT)");
+  }
   if (ep.address().is_v6() && ep.address().is_unspecified()) {
     // Dual stack: "::" also takes IPv4 (as ::ffff:a.b.c.d) unless the system forbids it.
     s.set_option(asio::ip::v6_only(false), ec);
@@ -99,7 +105,7 @@ std::string to_string(const asio::local::datagram_protocol::endpoint& ep) {
 
 std::vector<asio::ip::tcp::acceptor> open_tcp_listeners(const asio::any_io_executor& ex,
                                                         const std::string& host,
-                                                        std::uint16_t port) {
+                                                        std::uint16_t port, bool share_port) {
   using asio::ip::tcp;
   auto endpoints = resolve_passive<tcp>(ex, host, port);
   std::vector<tcp::acceptor> out;
@@ -108,7 +114,7 @@ std::vector<asio::ip::tcp::acceptor> open_tcp_listeners(const asio::any_io_execu
     if (!out.empty()) ep.port(out.front().local_endpoint().port());
     tcp::acceptor a(ex);
     try {
-      bind_one(a, ep, true);
+      bind_one(a, ep, true, share_port);
     } catch (const std::system_error& e) {
       // A name such as "localhost" may list ::1 on a host without IPv6: serve the
       // addresses that work. A failure on the only address (or on all) is an error.
@@ -126,7 +132,7 @@ std::vector<asio::ip::tcp::acceptor> open_tcp_listeners(const asio::any_io_execu
     out.push_back(std::move(a));
     if (need_v4) {
       tcp::acceptor v4(ex);
-      bind_one(v4, tcp::endpoint(tcp::v4(), bound_port), true);
+      bind_one(v4, tcp::endpoint(tcp::v4(), bound_port), true, share_port);
       v4.listen(asio::socket_base::max_listen_connections, ec);
       if (ec) throw_at(ec, "cannot listen on 0.0.0.0");
       out.push_back(std::move(v4));
@@ -136,13 +142,13 @@ std::vector<asio::ip::tcp::acceptor> open_tcp_listeners(const asio::any_io_execu
 }
 
 asio::ip::udp::socket open_udp_socket(const asio::any_io_executor& ex, const std::string& host,
-                                      std::uint16_t port) {
+                                      std::uint16_t port, bool share_port) {
   using asio::ip::udp;
   auto endpoints = resolve_passive<udp>(ex, host, port);
   udp::socket s(ex);
   // No SO_REUSEADDR: for UDP it would let a second server bind the same port and
   // silently take datagrams, and UDP has no TIME_WAIT that it would help with.
-  bind_one(s, endpoints.front(), false);
+  bind_one(s, endpoints.front(), false, share_port);
   return s;
 }
 

@@ -36,7 +36,7 @@ QUICK = 5.0
 
 LISTENING_RE = re.compile(
     r"^\d\d:\d\d:\d\d Listening on (?P<transport>tcp|udp|unix|unix-dgram) (?P<where>\S+) "
-    r"\(role (?P<role>[a-z-]+)\); Ctrl\+C stops$"
+    r"\(role (?P<role>[a-z-]+)(?:, (?P<threads>\d+) threads)?\); Ctrl\+C stops$"
 )
 
 

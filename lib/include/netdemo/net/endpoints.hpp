@@ -26,16 +26,20 @@ std::string to_string(const asio::local::datagram_protocol::endpoint& ep);
 /// Binds TCP listeners for `host` (an address or a name; every address it resolves to
 /// gets a listener, all on the same port). `::` is dual-stack (IPV6_V6ONLY off; where
 /// the system refuses that, an IPv4 listener is added). Port 0 picks a free port.
-/// SO_REUSEADDR is on. Throws std::system_error with the address in the message, or
-/// netdemo::error(cannot_resolve) when the name does not resolve.
+/// SO_REUSEADDR is on. With `share_port`, SO_REUSEPORT is on too, so that the
+/// listeners of several threads (each opened with it) take turns on one port. Throws
+/// std::system_error with the address in the message, or netdemo::error(cannot_resolve)
+/// when the name does not resolve.
 std::vector<asio::ip::tcp::acceptor> open_tcp_listeners(const asio::any_io_executor& ex,
                                                         const std::string& host,
-                                                        std::uint16_t port);
+                                                        std::uint16_t port,
+                                                        bool share_port = false);
 
 /// Binds one UDP socket for `host` (its first address; `::` is dual-stack). No
-/// SO_REUSEADDR: a port already taken is an error.
+/// SO_REUSEADDR: a port already taken is an error. `share_port` as for TCP (the
+/// kernel then spreads senders over the sockets by address and port).
 asio::ip::udp::socket open_udp_socket(const asio::any_io_executor& ex, const std::string& host,
-                                      std::uint16_t port);
+                                      std::uint16_t port, bool share_port = false);
 
 /// Binds a Unix stream listener at `path` after `claim_unix_path`.
 asio::local::stream_protocol::acceptor open_unix_listener(const asio::any_io_executor& ex,

@@ -2,6 +2,7 @@
 // (docs/limits.md).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 
@@ -23,6 +24,26 @@ struct server_limits {
   std::chrono::milliseconds accept_backoff{std::chrono::milliseconds(100)};
   /// Report every answered datagram (event_kind::datagram).
   bool log_datagrams = false;
+};
+
+/// Connections open in the stream servers that share it (one server per thread): a
+/// server refuses a connection once `max_connections` are open in all of them.
+class connection_count {
+ public:
+  /// Counts one more connection unless `max` are open already.
+  bool try_add(std::size_t max) noexcept {
+    std::size_t n = open_.load(std::memory_order_relaxed);
+    while (n < max) {
+      if (open_.compare_exchange_weak(n, n + 1, std::memory_order_relaxed)) return true;
+    }
+    return false;
+  }
+  void add() noexcept { open_.fetch_add(1, std::memory_order_relaxed); }
+  void remove() noexcept { open_.fetch_sub(1, std::memory_order_relaxed); }
+  std::size_t open() const noexcept { return open_.load(std::memory_order_relaxed); }
+
+ private:
+  std::atomic<std::size_t> open_{0};
 };
 
 }  // namespace netdemo::net

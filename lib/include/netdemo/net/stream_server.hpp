@@ -8,6 +8,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <exception>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -63,12 +64,15 @@ class stream_server {
   /// The socket a session owns.
   using session_socket = typename socket_type::template rebind_executor<executor_type>::other;
 
+  /// `open`, when given, is shared with the servers of other threads so that
+  /// `limits.max_connections` holds for all of them together.
   stream_server(std::vector<acceptor_type> acceptors, Handler prototype, server_limits limits,
-                log_sink log)
+                log_sink log, std::shared_ptr<connection_count> open = {})
       : acceptors_(std::move(acceptors)),
         prototype_(std::move(prototype)),
         limits_(limits),
         log_(std::move(log)),
+        open_(open ? std::move(open) : std::make_shared<connection_count>()),
         ex_(io_context_executor(acceptors_)),
         wake_(acceptors_.front().get_executor()),
         sweep_timer_(acceptors_.front().get_executor()),
@@ -113,7 +117,7 @@ class stream_server {
     }
     stopping_ = true;
     report(event_kind::stopping, {},
-           "no new connections; " + std::to_string(session_count_) + " session(s) open");
+           "no new connections; " + std::to_string(open_->open()) + " session(s) open");
     boost::system::error_code ignored;
     for (auto& a : acceptors_) a.close(ignored);
     sweep_timer_.cancel();
@@ -145,17 +149,14 @@ class stream_server {
   /// test) as a session of this server: same limits, logging and stop. Call on the
   /// server's executor while `run()` is running.
   void adopt(session_socket socket, std::string peer) {
-    boost::system::error_code ec;
     if (stopping_) {
+      boost::system::error_code ec;
       socket.close(ec);
       report(event_kind::refused, peer, "shutdown");
       return;
     }
-    socket.non_blocking(true, ec);
-    ++tasks_;
-    // Runs until its first wait, then lives on in its own frame; it catches everything
-    // itself, logs it with the peer and counts itself out of `tasks_`.
-    serve(std::move(socket), std::move(peer));
+    open_->add();
+    start_session(std::move(socket), std::move(peer));
   }
 
   /// The same for a socket on another executor type (it moves to the server's).
@@ -168,6 +169,16 @@ class stream_server {
   std::size_t session_count() const noexcept { return session_count_; }
 
  private:
+  /// Starts a session already counted in `open_`.
+  void start_session(session_socket socket, std::string peer) {
+    boost::system::error_code ec;
+    socket.non_blocking(true, ec);
+    ++tasks_;
+    // Runs until its first wait, then lives on in its own frame; it catches everything
+    // itself, logs it with the peer and counts itself out of `tasks_`.
+    serve(std::move(socket), std::move(peer));
+  }
+
   static constexpr std::size_t read_chunk = 64 * 1024;
   static constexpr std::chrono::milliseconds linger{1000};
   enum class session_state : std::uint8_t { reading, pausing, writing, closing };
@@ -271,14 +282,14 @@ class stream_server {
       boost::system::error_code pe;
       auto const remote = sock.remote_endpoint(pe);
       std::string peer = pe ? std::string("(gone)") : to_string(remote);
-      if (session_count_ >= limits_.max_connections) {
+      if (!open_->try_add(limits_.max_connections)) {
         refuse(sock, peer);
         continue;
       }
       if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
         sock.set_option(asio::ip::tcp::no_delay(true), pe);
       }
-      adopt(std::move(sock), std::move(peer));
+      start_session(std::move(sock), std::move(peer));
     }
   }
 
@@ -359,16 +370,17 @@ class stream_server {
             continue;
           }
           if (s.reason == "eof") s.reason = ec == asio::error::operation_aborted ? "cancelled" : "reset";
-          if (s.reason == "shutdown" && pausing) {
-            s.handler.on_pause(out);  // stopping: a bare word already read is still answered
-            last = true;
-            continue;
-          }
-          break;
+          if (s.reason != "shutdown") break;
+          // Stopping: what the peer sent before the stop is still answered (one read's
+          // worth, a bare word included), then the session closes.
+          last = true;
         }
         // Read into the server's buffer, shared by all sessions: an idle session owns none.
         std::size_t const n = s.socket.read_some(asio::buffer(in_buf_), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) continue;
+        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+          if (last) s.handler.on_pause(out);
+          continue;
+        }
         if (ec == asio::error::eof) {
           // Half-close: a tail still waiting for a pause is a message; answer, then close.
           if (s.handler.on_pause(out) == proto::verdict::quit) s.reason = "exit";
@@ -381,7 +393,8 @@ class stream_server {
         }
         s.bytes_in += n;
         s.last_input = std::chrono::steady_clock::now();
-        auto const v = s.handler.on_bytes(std::string_view(in_buf_.data(), n), out);
+        auto v = s.handler.on_bytes(std::string_view(in_buf_.data(), n), out);
+        if (last && v == proto::verdict::keep_open) v = s.handler.on_pause(out);
         if (v == proto::verdict::quit) {
           s.reason = "exit";
           last = true;
@@ -414,6 +427,7 @@ class stream_server {
     s.socket.close(ignored);
     s.unlink();
     --session_count_;
+    open_->remove();
     report(event_kind::closed, s.peer, s.reason, s.bytes_in, s.bytes_out);
     --tasks_;
     wake_.cancel();
@@ -464,6 +478,7 @@ class stream_server {
   Handler prototype_;
   server_limits limits_;
   log_sink log_;
+  std::shared_ptr<connection_count> open_;
   executor_type ex_;
   boost::intrusive::list<session, boost::intrusive::constant_time_size<false>> sessions_;
   asio::steady_timer wake_;         // run() sleeps on it until every task has ended
