@@ -72,7 +72,12 @@ class datagram_server {
           report(event_kind::warning, {}, "receive failed: " + ec.message());
           break;
         }
-        co_await answer(std::string_view(in_buf_.data(), n), from);
+        // The usual case is synchronous: no coroutine frame per datagram.
+        if (answer_now(std::string_view(in_buf_.data(), n), from)) {
+          auto [sec, sent] = co_await socket_.async_send_to(asio::buffer(out_), from,
+                                                           asio::as_tuple(asio::use_awaitable));
+          replied(sec, n, from);
+        }
       }
     }
   }
@@ -100,28 +105,32 @@ class datagram_server {
     if (log_) log_(event{k, peer, detail, in, out});
   }
 
-  asio::awaitable<void> answer(std::string_view in, const endpoint_type& from) {
+  /// Answers one datagram; a reply the socket cannot take at once is left in `out_` and
+  /// `true` returned, and the caller sends it asynchronously (then calls `replied`).
+  bool answer_now(std::string_view in, const endpoint_type& from) {
     if (in.size() > limits_.max_datagram) {
       report(event_kind::dropped, to_string(from),
              "limit:datagram (over " + std::to_string(limits_.max_datagram) + " bytes)");
-      co_return;
+      return false;
     }
     out_.clear();
-    if (!handler_.on_datagram(in, out_)) co_return;
+    if (!handler_.on_datagram(in, out_)) return false;
     if (from.size() <= sizeof(unsigned short)) {  // unnamed Unix peer: no address to answer
       report(event_kind::dropped, to_string(from), "unnamed sender cannot be answered");
-      co_return;
+      return false;
     }
     boost::system::error_code ec;
     socket_.send_to(asio::buffer(out_), from, 0, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
-      std::tie(ec, std::ignore) = co_await socket_.async_send_to(
-          asio::buffer(out_), from, asio::as_tuple(asio::use_awaitable));
-    }
+    if (ec == asio::error::would_block || ec == asio::error::try_again) return true;
+    replied(ec, in.size(), from);
+    return false;
+  }
+
+  void replied(const boost::system::error_code& ec, std::size_t in_size, const endpoint_type& from) {
     if (ec) {
       report(event_kind::warning, to_string(from), "reply failed: " + ec.message());
     } else if (limits_.log_datagrams) {
-      report(event_kind::datagram, to_string(from), {}, in.size(), out_.size());
+      report(event_kind::datagram, to_string(from), {}, in_size, out_.size());
     }
   }
 
