@@ -21,6 +21,17 @@ enum class feed_status : std::uint8_t {
   too_long,  ///< a line exceeded the cap; the framer must not be fed again
 };
 
+/// Position of the first CR or LF at or after `pos`, or npos. (libstdc++'s
+/// `find_first_of` calls memchr over the two-byte set once per input byte, which made it
+/// the largest cost of a text session.)
+inline std::size_t find_line_end(std::string_view input, std::size_t pos) noexcept {
+  for (std::size_t i = pos; i < input.size(); ++i) {
+    char const c = input[i];
+    if (c == '\n' || c == '\r') return i;
+  }
+  return std::string_view::npos;
+}
+
 /// Splits a byte stream into messages.
 ///
 /// A message is a complete line (LF, CRLF or bare CR stripped). Bytes left without a
@@ -75,7 +86,7 @@ feed_status line_framer::feed(std::string_view input, OnMessage&& on_message) {
     if (!on_message(std::string_view(line), e)) return feed_status::stopped;
   }
   while (pos < input.size()) {
-    std::size_t const eol = input.find_first_of("\r\n", pos);
+    std::size_t const eol = find_line_end(input, pos);
     if (eol == std::string_view::npos) {
       std::size_t const tail = input.size() - pos;
       if (partial_.size() + tail > max_line_) return feed_status::too_long;
