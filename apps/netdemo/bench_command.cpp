@@ -2,6 +2,7 @@
 // redis-benchmark: many connections, every reply checked, latency percentiles.
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -262,7 +263,8 @@ run_settings read_settings(const po::variables_map& vm) {
     o.timeout = o.proto == bench::transport::udp ? milliseconds(200) : milliseconds(5000);
   }
   if (o.timeout.count() == 0) throw error(exit_code::usage, "--timeout must be above 0");
-  o.threads = count_option(vm, "threads", 1, 64);
+  // More threads than connections would leave some idle.
+  o.threads = std::min(count_option(vm, "threads", 1, 64), o.connections);
   o.reconnect = vm.count("no-reconnect") == 0;
   if (o.proto == bench::transport::udp && !o.reconnect) {
     throw error(exit_code::usage, "--no-reconnect applies to TCP only (UDP has no connection to lose)");

@@ -194,23 +194,26 @@ check_status reply_matcher::fail(check_status s, std::string what) {
 
 check_status reply_matcher::mismatch_at(std::string_view expected, std::string_view got,
                                         std::size_t at) {
+  // `got` may run on past `expected`: the report shows a little more of what came.
   std::size_t i = 0;
   while (i < expected.size() && i < got.size() && expected[i] == got[i]) ++i;
   std::string what;
   if (greeting_left_ > 0) {
-    what.assign("wrong greeting: expected '");
+    what.assign("wrong greeting at byte ");
+    what.append(std::to_string(at + i + 1));
+    what.append(" (expected '");
     what.append(hello_greeting);
-    what.append("'");
+    what.append("'): got '");
   } else {
     what.assign("reply ");
     what.append(std::to_string(reply_ + 1));
+    what.append(", byte ");
+    what.append(std::to_string(at + i + 1));
+    what.append(": expected '");
+    what.append(printable(expected.substr(i, 1)));
+    what.append("', got '");
   }
-  what.append(", byte ");
-  what.append(std::to_string(at + i + 1));
-  what.append(": expected '");
-  what.append(printable(expected.substr(i, 1)));
-  what.append("', got '");
-  what.append(printable(got.substr(i, std::min<std::size_t>(got.size() - i, 16))));
+  what.append(printable(got.substr(i, 16)));
   what.append("'");
   return fail(check_status::mismatch, std::move(what));
 }
@@ -221,7 +224,7 @@ check_status reply_matcher::feed(std::string_view in, std::uint64_t sent) {
     std::size_t const done = greeting_full_ - greeting_left_;
     std::size_t const n = std::min(greeting_left_, in.size());
     std::string_view const want = hello_greeting.substr(done, n);
-    if (in.substr(0, n) != want) return mismatch_at(want, in.substr(0, n), done);
+    if (in.substr(0, n) != want) return mismatch_at(want, in, done);
     greeting_left_ -= n;
     in.remove_prefix(n);
   }
@@ -243,7 +246,7 @@ check_status reply_matcher::feed(std::string_view in, std::uint64_t sent) {
       case segment::literal: {
         std::size_t const n = std::min(s.length - off_, in.size());
         std::string_view const want = s.bytes.substr(off_, n);
-        if (in.substr(0, n) != want) return mismatch_at(want, in.substr(0, n), reply_bytes_);
+        if (in.substr(0, n) != want) return mismatch_at(want, in, reply_bytes_);
         off_ += n;
         reply_bytes_ += n;
         in.remove_prefix(n);
@@ -258,7 +261,7 @@ check_status reply_matcher::feed(std::string_view in, std::uint64_t sent) {
           std::size_t const k = std::min(n - done, plen);
           std::string_view const want = s.bytes.substr(pos, k);
           if (std::memcmp(in.data() + done, want.data(), k) != 0) {
-            return mismatch_at(want, in.substr(done, k), reply_bytes_ + done);
+            return mismatch_at(want, in.substr(done), reply_bytes_ + done);
           }
           done += k;
         }
