@@ -68,6 +68,7 @@ struct shared_state {
   std::vector<udp::endpoint> udp_endpoints;
   std::string target;  // "host:port" for messages
   std::atomic<int> phase{connecting};
+  std::atomic<bool> abandoned{false};  // the run was cancelled: replies in flight are not errors
 
   explicit shared_state(const options& o) : opt(o) {}
   int now_phase() const noexcept { return phase.load(std::memory_order_relaxed); }
@@ -168,7 +169,7 @@ class worker {
       c->stopping = true;
       c->wake.cancel();
       c->retry.cancel();
-      if (c->st == tcp_conn::state::running && !c->broken) {
+      if (c->st == tcp_conn::state::running && !c->broken && !shared_.abandoned.load(std::memory_order_relaxed)) {
         std::uint64_t const out = c->sent - c->matcher.replies_done();
         if (out > 0) {
           if (c->matcher.in_reply()) {
@@ -693,10 +694,12 @@ class coordinator {
     auto const end = clock_type::now();
     result_.measured_s = std::chrono::duration<double>(end - begin).count();
     result_.open_at_end = sum(&counters::open);
-    // Drain: replies in flight get up to the timeout.
-    while (sum(&counters::inflight) > 0 && clock_type::now() - end < o.timeout && !cancelled()) {
-      co_await tick();
-    }
+    // Drain: replies in flight get up to the timeout; after a cancel, up to a second, and
+    // what is still in flight then was abandoned, not lost.
+    auto const drain = result_.interrupted ? std::min<std::chrono::milliseconds>(o.timeout, std::chrono::seconds(1))
+                                           : o.timeout;
+    while (sum(&counters::inflight) > 0 && clock_type::now() - end < drain) co_await tick();
+    shared_.abandoned.store(result_.interrupted, std::memory_order_relaxed);
     finish();
   }
 

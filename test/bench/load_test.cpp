@@ -387,6 +387,29 @@ TEST_CASE("bench: cancel ends the run early", "[bench][load]") {
   CHECK(r.errors.total() == 0);
 }
 
+TEST_CASE("bench: after a cancel, a reply still in flight is abandoned, not an error", "[bench][load]") {
+  background_server server;
+  server.start_tcp([](tcp::socket& s) -> asio::awaitable<void> {
+    char buf[4096];
+    for (;;) {  // read, never answer
+      auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+      if (ec) co_return;
+    }
+  });
+  auto o = quick(transport::tcp, server.port());
+  o.duration = 60s;
+  o.timeout = 30s;
+  std::atomic<bool> cancel{false};
+  o.cancel = &cancel;
+  o.on_progress = [&](const progress&) { cancel = true; };
+  auto const t0 = std::chrono::steady_clock::now();
+  auto const r = run(o);
+  CHECK(r.interrupted);
+  CHECK(r.errors.total() == 0);
+  CHECK(r.first_error.empty());
+  CHECK(std::chrono::steady_clock::now() - t0 < 5s);  // the drain is cut to a second
+}
+
 TEST_CASE("bench: impossible options are usage errors", "[bench][load]") {
   options o;
   o.port = 1;
