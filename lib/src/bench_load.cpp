@@ -89,7 +89,7 @@ struct tcp_conn {
   worker& owner;
   std::size_t id;
   tcp::socket socket;
-  asio::steady_timer wake;   // the writer sleeps on it while every slot is in flight
+  asio::steady_timer wake;   // the writer sleeps on it until there is something to write
   asio::steady_timer retry;  // pause before reconnecting
   message_source source;
   reply_matcher matcher;
@@ -100,9 +100,11 @@ struct tcp_conn {
   time_point last_input{};
   time_point connect_deadline{};
   enum class state : std::uint8_t { connecting, running, down } st = state::down;
-  bool writer_waiting = false;
+  std::size_t out_off = 0;   // wbuf[out_off, out_len) is still to be written by the writer
+  std::size_t out_len = 0;
+  bool writing = false;      // the writer coroutine owns wbuf
+  bool reader_done = false;  // the reader ended; the writer follows
   bool broken = false;       // the connection failed; both coroutines end
-  bool finished = false;     // the writer is done (draining) and nothing is in flight
   bool timed_out = false;    // the sweep closed it
   bool stopping = false;     // the run is over: close quietly
 };
@@ -272,7 +274,8 @@ class worker {
       }
       c.matcher.reset(shared_.opt.kind == role::hello);
       c.sent = 0;
-      c.broken = c.finished = c.timed_out = false;
+      c.broken = c.writing = c.reader_done = c.timed_out = false;
+      c.socket.non_blocking(true, ignored);
       auto const began = clock_type::now();
       c.last_input = began;
       c.st = tcp_conn::state::running;
@@ -305,12 +308,67 @@ class worker {
     c.socket.close(ignored);
   }
 
+  /// Fills every free pipeline slot and writes the messages at once, without blocking.
+  /// What the kernel does not take goes to the writer coroutine, which owns `wbuf` until
+  /// it is written; nothing new is generated meanwhile.
+  void fill_and_send(tcp_conn& c) {
+    if (c.writing || c.broken || c.stopping || shared_.now_phase() >= draining) return;
+    std::size_t const depth = shared_.opt.pipeline;
+    std::size_t const size = c.source.size();
+    std::uint64_t const out = c.sent - c.matcher.replies_done();
+    if (out >= depth) return;
+    std::size_t const k = static_cast<std::size_t>(depth - out);
+    auto const now = clock_type::now();
+    for (std::size_t j = 0; j < k; ++j) {
+      c.source.fill(c.sent + j, c.wbuf.data() + j * size);
+      c.sent_at[(c.sent + j) % depth] = now;
+    }
+    if (out == 0) c.last_input = now;  // the reply timeout starts now
+    c.sent += k;
+    stats_.inflight.add(k);
+    if (counting()) stats_.bytes_sent.add(k * size);
+    boost::system::error_code ec;
+    std::size_t const n = c.socket.write_some(asio::buffer(c.wbuf.data(), k * size), ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec.clear();
+    } else if (ec) {
+      stats_.reset.add();
+      note(c.id, "send failed: " + ec.message());
+      break_tcp(c);
+      return;
+    }
+    std::size_t const written = ec ? 0 : n;
+    if (written < k * size) {
+      c.out_off = written;
+      c.out_len = k * size;
+      c.writing = true;
+      c.wake.cancel();
+    }
+  }
+
+  /// Reads replies and sends the next messages. It waits for readability and then reads
+  /// without blocking: Asio 1.26 would follow every successful async_read_some on a
+  /// stream with a speculative recv that fails (EAGAIN), one wasted system call per
+  /// message. A read that does not fill the buffer has emptied the socket, so the next
+  /// edge-triggered readiness event cannot be missed.
   asio::awaitable<void> tcp_reader(tcp_conn& c) {
     std::size_t const depth = shared_.opt.pipeline;
+    bool readable = true;  // a greeting may be queued already: read before waiting
+    fill_and_send(c);
     for (;;) {
-      auto [ec, n] = co_await c.socket.async_read_some(asio::buffer(c.rbuf), tuple_awaitable);
+      if (c.broken || c.stopping) break;
+      boost::system::error_code ec;
+      if (!readable) {
+        std::tie(ec) = co_await c.socket.async_wait(tcp::socket::wait_read, tuple_awaitable);
+      }
+      std::size_t n = 0;
+      if (!ec) n = c.socket.read_some(asio::buffer(c.rbuf), ec);
+      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        readable = false;
+        continue;
+      }
       if (ec) {
-        if (c.stopping || c.broken || c.finished) break;  // counted already, or quiet end
+        if (c.stopping || c.broken) break;  // counted already, or the run is over
         std::uint64_t const out = c.sent - c.matcher.replies_done();
         if (ec == asio::error::eof) {
           stats_.closed.add();
@@ -325,6 +383,7 @@ class worker {
         break_tcp(c);
         break;
       }
+      readable = n == c.rbuf.size();
       auto const now = clock_type::now();
       c.last_input = now;
       bool const count = counting();
@@ -347,50 +406,28 @@ class worker {
         break_tcp(c);
         break;
       }
-      if (c.writer_waiting) {
-        c.wake.cancel();
-      } else if (c.finished || (shared_.now_phase() >= draining && c.sent == after)) {
-        if (c.sent == after) break;  // drained
+      if (shared_.now_phase() >= draining) {
+        if (!c.writing && c.sent == after) break;  // drained
+      } else {
+        fill_and_send(c);
       }
     }
+    c.reader_done = true;
+    c.wake.cancel();
   }
 
+  /// Writes what `fill_and_send` could not write at once, then refills.
   asio::awaitable<void> tcp_writer(tcp_conn& c) {
-    std::size_t const depth = shared_.opt.pipeline;
-    std::size_t const size = c.source.size();
     for (;;) {
-      if (c.broken || c.stopping) co_return;
-      std::uint64_t const done = c.matcher.replies_done();
-      std::uint64_t const out = c.sent - done;
-      if (shared_.now_phase() >= draining) {
-        // No more messages; the reader waits for what is in flight.
-        c.finished = true;
-        if (out == 0) {
-          boost::system::error_code ignored;
-          c.socket.cancel(ignored);
-        }
-        co_return;
-      }
-      if (out >= depth) {
-        c.writer_waiting = true;
+      if (!c.writing) {
+        if (c.broken || c.stopping || c.reader_done) co_return;
         c.wake.expires_at(time_point::max());
         co_await c.wake.async_wait(tuple_awaitable);
-        c.writer_waiting = false;
         continue;
       }
-      // Every free slot at once: one write for all of them.
-      std::size_t const k = static_cast<std::size_t>(depth - out);
-      auto const now = clock_type::now();
-      for (std::size_t j = 0; j < k; ++j) {
-        c.source.fill(c.sent + j, c.wbuf.data() + j * size);
-        c.sent_at[(c.sent + j) % depth] = now;
-      }
-      if (out == 0) c.last_input = now;  // the reply timeout starts now
-      c.sent += k;
-      stats_.inflight.add(k);
-      if (counting()) stats_.bytes_sent.add(k * size);
-      auto [ec, n] = co_await asio::async_write(c.socket, asio::buffer(c.wbuf.data(), k * size),
-                                                tuple_awaitable);
+      auto [ec, n] = co_await asio::async_write(
+          c.socket, asio::buffer(c.wbuf.data() + c.out_off, c.out_len - c.out_off), tuple_awaitable);
+      c.writing = false;
       if (ec) {
         if (!c.broken && !c.stopping) {
           stats_.reset.add();
@@ -399,6 +436,8 @@ class worker {
         }
         co_return;
       }
+      if (c.reader_done) co_return;
+      fill_and_send(c);
     }
   }
 
