@@ -645,7 +645,9 @@ udp_conn::udp_conn(worker& w, std::size_t i, asio::io_context& ioc, const option
       id(i),
       socket(ioc),
       source(o.kind, o.message_size, seed_of(i)),
-      rbuf(64 * 1024 + 1),
+      // Room for the longest right reply (a time stamp adds at most 29 bytes) and more:
+      // a longer datagram is cut, and then it does not match either.
+      rbuf(o.message_size + 64),
       wbuf(o.message_size),
       slots(o.pipeline) {}
 
