@@ -185,6 +185,15 @@ void print_text(const run_settings& s, const bench::result& r) {
   }
   if (!r.first_error.empty()) out << "  first error  " << r.first_error << "\n";
   if (r.late_replies > 0) out << "  late replies " << grouped(r.late_replies) << " (after being counted lost)\n";
+  if (r.measured_s > 0) {
+    // Near 100 % per thread, the generator itself is the limit, not the server.
+    out << "  generator    " << fixed(100.0 * r.cpu_s / r.measured_s, 0) << " % CPU";
+    if (o.threads == 1) {
+      out << " (of one core)\n";
+    } else {
+      out << " (of " << o.threads << " cores, " << 100 * o.threads << " %)\n";
+    }
+  }
   if (o.proto == bench::transport::tcp) {
     out << "  connections  " << r.open_at_end << " of " << o.connections << " open at the end, "
         << grouped(r.connects) << " established in all\n";
@@ -212,6 +221,7 @@ void print_json(const run_settings& s, const bench::result& r) {
       << ",\"unexpected\":" << e.unexpected << ",\"truncated\":" << e.truncated << ",\"closed\":" << e.closed
       << ",\"reset\":" << e.reset << ",\"refused\":" << e.refused << ",\"connect_failed\":" << e.connect_failed
       << ",\"timeouts\":" << e.timeouts << ",\"losses\":" << e.losses << "},\"late_replies\":" << r.late_replies
+      << ",\"client_cpu\":" << fixed(r.measured_s > 0 ? r.cpu_s / r.measured_s : 0.0, 3)
       << ",\"connects\":" << r.connects << ",\"open_at_end\":" << r.open_at_end
       << ",\"first_error\":" << json_string(r.first_error)
       << ",\"interrupted\":" << (r.interrupted ? "true" : "false") << "}\n";

@@ -74,6 +74,14 @@ struct shared_state {
   int now_phase() const noexcept { return phase.load(std::memory_order_relaxed); }
 };
 
+/// User + system CPU time of the whole process (every generator thread), in seconds.
+double process_cpu_s() noexcept {
+  rusage ru{};
+  if (::getrusage(RUSAGE_SELF, &ru) != 0) return 0;
+  auto secs = [](const timeval& t) { return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_usec) / 1e6; };
+  return secs(ru.ru_utime) + secs(ru.ru_stime);
+}
+
 std::uint64_t nanos(clock_type::duration d) noexcept {
   auto const n = std::chrono::duration_cast<std::chrono::nanoseconds>(d).count();
   return n < 0 ? 0 : static_cast<std::uint64_t>(n);
@@ -730,10 +738,12 @@ class coordinator {
     co_await run_phase("warm-up", o.warmup);
     set_phase(measuring);
     auto const begin = clock_type::now();
+    double const cpu_begin = process_cpu_s();
     co_await run_phase("measuring", o.duration);
     set_phase(draining);
     auto const end = clock_type::now();
     result_.measured_s = std::chrono::duration<double>(end - begin).count();
+    result_.cpu_s = process_cpu_s() - cpu_begin;
     result_.open_at_end = sum(&counters::open);
     // Drain: replies in flight get up to the timeout; after a cancel, up to a second, and
     // what is still in flight then was abandoned, not lost.

@@ -86,7 +86,7 @@ class Runs(NetdemoTestCase):
                           ("threads", int), ("warmup_s", float), ("duration_s", float),
                           ("messages", int), ("msgs_per_s", float), ("bytes_sent", int),
                           ("bytes_received", int), ("mb_per_s", float), ("lat_us", dict),
-                          ("errors", dict), ("late_replies", int), ("connects", int),
+                          ("errors", dict), ("late_replies", int), ("client_cpu", float), ("connects", int),
                           ("open_at_end", int), ("first_error", str), ("interrupted", bool)]:
             self.assertIsInstance(obj.get(key), kind, key)
         self.assertEqual(sorted(obj["lat_us"]), ["max", "p50", "p90", "p99", "p999"])
@@ -130,6 +130,7 @@ class Runs(NetdemoTestCase):
         self.assertRegex(out, r"(?m)^  throughput   [\d.]+ MB/s echoed")
         self.assertRegex(out, r"(?m)^  latency      p50 .*, p90 .*, p99 .*, p99\.9 .*, max ")
         self.assertIn("errors       none (every reply checked)", out)
+        self.assertRegex(out, r"(?m)^  generator    \d+ % CPU \(of one core\)$")
 
     def test_timestamp_over_tcp_text_report(self):
         srv = self.server("timestamp-server", "--format", "iso8601")

@@ -71,6 +71,7 @@ struct error_counts {
 /// What a run measured.
 struct result {
   double measured_s = 0;               ///< length of the measured phase
+  double cpu_s = 0;                    ///< CPU time the generator used meanwhile (all threads)
   std::uint64_t messages = 0;          ///< replies received and validated while measuring
   std::uint64_t replies_total = 0;     ///< the same over the whole run
   std::uint64_t bytes_sent = 0;        ///< while measuring
