@@ -87,14 +87,11 @@ std::uint64_t nanos(clock_type::duration d) noexcept {
   return n < 0 ? 0 : static_cast<std::uint64_t>(n);
 }
 
-class worker;
-
 /// One TCP connection: a reader and a writer coroutine over one socket, with
 /// preallocated buffers. Re-established after a failure when `reconnect` is on.
 struct tcp_conn {
-  tcp_conn(worker& w, std::size_t id, asio::io_context& ioc, const options& o);
+  tcp_conn(std::size_t id, asio::io_context& ioc, const options& o);
 
-  worker& owner;
   std::size_t id;
   tcp::socket socket;
   asio::steady_timer wake;   // the writer sleeps on it until there is something to write
@@ -119,14 +116,13 @@ struct tcp_conn {
 
 /// One UDP "connection": a connected socket with `pipeline` datagrams in flight.
 struct udp_conn {
-  udp_conn(worker& w, std::size_t id, asio::io_context& ioc, const options& o);
+  udp_conn(std::size_t id, asio::io_context& ioc, const options& o);
 
   struct slot {
     std::uint64_t index = 0;
     time_point sent{};
     bool busy = false;
   };
-  worker& owner;
   std::size_t id;
   udp::socket socket;
   message_source source;
@@ -143,7 +139,7 @@ struct udp_conn {
 /// One io_context with its share of the connections, run by one thread.
 class worker {
  public:
-  worker(shared_state& s, std::size_t index) : shared_(s), index_(index), gate_(ioc_), sweep_(ioc_) {
+  explicit worker(shared_state& s) : shared_(s), gate_(ioc_), sweep_(ioc_) {
     gate_.expires_at(time_point::max());
   }
 
@@ -154,9 +150,9 @@ class worker {
 
   void add_connection(std::size_t id) {
     if (shared_.opt.proto == transport::tcp) {
-      tcp_.push_back(std::make_unique<tcp_conn>(*this, id, ioc_, shared_.opt));
+      tcp_.push_back(std::make_unique<tcp_conn>(id, ioc_, shared_.opt));
     } else {
-      udp_.push_back(std::make_unique<udp_conn>(*this, id, ioc_, shared_.opt));
+      udp_.push_back(std::make_unique<udp_conn>(id, ioc_, shared_.opt));
     }
   }
 
@@ -618,7 +614,6 @@ class worker {
   }
 
   shared_state& shared_;
-  std::size_t index_;
   asio::io_context ioc_{1};
   asio::steady_timer gate_;
   asio::steady_timer sweep_;
@@ -636,9 +631,8 @@ std::size_t read_buffer_size(const options& o) {
 
 std::uint64_t seed_of(std::size_t id) noexcept { return 0x5EEDULL + id * 7919; }
 
-tcp_conn::tcp_conn(worker& w, std::size_t i, asio::io_context& ioc, const options& o)
-    : owner(w),
-      id(i),
+tcp_conn::tcp_conn(std::size_t i, asio::io_context& ioc, const options& o)
+    : id(i),
       socket(ioc),
       wake(ioc),
       retry(ioc),
@@ -648,9 +642,8 @@ tcp_conn::tcp_conn(worker& w, std::size_t i, asio::io_context& ioc, const option
       wbuf(o.pipeline * o.message_size),
       sent_at(o.pipeline) {}
 
-udp_conn::udp_conn(worker& w, std::size_t i, asio::io_context& ioc, const options& o)
-    : owner(w),
-      id(i),
+udp_conn::udp_conn(std::size_t i, asio::io_context& ioc, const options& o)
+    : id(i),
       socket(ioc),
       source(o.kind, o.message_size, seed_of(i)),
       // Room for the longest right reply (a time stamp adds at most 29 bytes) and more:
@@ -838,7 +831,7 @@ result run(const options& opt) {
 
   std::size_t const nthreads = std::min(opt.threads, opt.connections);
   std::vector<std::unique_ptr<worker>> workers;
-  for (std::size_t i = 0; i < nthreads; ++i) workers.push_back(std::make_unique<worker>(shared, i));
+  for (std::size_t i = 0; i < nthreads; ++i) workers.push_back(std::make_unique<worker>(shared));
   for (std::size_t c = 0; c < opt.connections; ++c) workers[c % nthreads]->add_connection(c);
   for (auto& w : workers) w->start();
 
