@@ -56,5 +56,6 @@ int command_client(const std::vector<std::string>& args);
 int resolve(const std::vector<std::string>& args);
 int info(const std::vector<std::string>& args);
 int http_get(const std::vector<std::string>& args);
+int bench(const std::vector<std::string>& args);
 
 }  // namespace netdemo::cli

@@ -26,6 +26,7 @@ constexpr subcommand subcommands[] = {
     {"resolve", netdemo::cli::resolve, "look a host up (getaddrinfo) or an address up (--reverse)"},
     {"http-get", netdemo::cli::http_get, "fetch a URL over HTTP/HTTPS: headers to stdout, body to a file"},
     {"info", netdemo::cli::info, "host name, FQDN, local addresses, IPv6 availability"},
+    {"bench", netdemo::cli::bench, "load generator: msgs/s, MB/s, latency; checks every reply"},
 };
 
 void print_usage(std::ostream& os) {
