@@ -88,7 +88,11 @@ for f in files:
                 for k in field.split("."):
                     v = v[k]
                 vals.append(float(v))
-print("%.1f" % statistics.median(vals) if vals else "n/a")
+if not vals:
+    print("n/a")
+else:
+    m = statistics.median(vals)
+    print("%d" % round(m) if abs(m) >= 100 else "%.2f" % m)
 EOF
 }
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2f' % (a/b) if b else 'n/a')" "$1" "$2"; }
@@ -175,7 +179,9 @@ if has_step c10k; then
   say "4/6 c10k: 10,000 idle connections"
   rows=""
   if $peers_ok; then
-    RESULTS_DIR="$OUT/c10k" SERVERS="${PEERS/all/epoll_echo asio_echo}" BUILD_DIR="$peer_build" \
+    c10k_peers="$PEERS"
+    [ "$c10k_peers" = all ] && c10k_peers=""
+    RESULTS_DIR="$OUT/c10k" ${c10k_peers:+C10K_SERVERS="$c10k_peers"} BUILD_DIR="$peer_build" \
       EXTRA_SERVER="name=netdemo;tcp=$nd tcp-server --port {port} --host {host} --role echo -q --max-conns 100000" \
       "$BENCH_DIR/c10k.sh" >"$OUT/c10k.log" 2>&1 || say "c10k.sh failed (see $OUT/c10k.log)"
   fi
@@ -213,19 +219,19 @@ if has_step threads; then
   say "5/6 threads: netdemo --threads 1 vs 2, and the io_context experiment"
   g++ -std=c++20 -O2 -o "$OUT/threads_experiment" "$root/scripts/bench/threads_experiment.cpp" -pthread
   rows=""
-  run_threads_case() {  # label cpus command...
-    local label=$1 cpus=$2; shift 2
+  run_threads_case() {  # tag label cpus command...
+    local tag=$1 label=$2 cpus=$3; shift 3
     start_server "$cpus" "$@"
     for gen_threads in 1 2; do
-      bench_runs "thr-$label-g$gen_threads" 0-1 tcp -p "$srv_port" -c 50 -m 64 --threads "$gen_threads"
+      bench_runs "thr-$tag-g$gen_threads" 0-1 tcp -p "$srv_port" -c 50 -m 64 --threads "$gen_threads"
     done
     stop_server
-    rows+="| $label | $(median_of msgs_per_s "$OUT"/thr-$label-g1.r*.json) | $(median_of msgs_per_s "$OUT"/thr-$label-g2.r*.json) |"$'\n'
+    rows+="| $label | $(median_of msgs_per_s "$OUT"/thr-$tag-g1.r*.json) | $(median_of msgs_per_s "$OUT"/thr-$tag-g2.r*.json) |"$'\n'
   }
-  run_threads_case "netdemo --threads 1" 0-1 "$nd" tcp-server --port "{port}" --role echo -q
-  run_threads_case "netdemo --threads 2" 0-1 "$nd" tcp-server --port "{port}" --role echo -q --threads 2
-  run_threads_case "bare Asio, io_context per thread, 2 threads" 0-1 "$OUT/threads_experiment" per-thread "{port}" 2
-  run_threads_case "bare Asio, one io_context, 2 threads" 0-1 "$OUT/threads_experiment" shared "{port}" 2
+  run_threads_case nd1 "netdemo --threads 1" 0-1 "$nd" tcp-server --port "{port}" --role echo -q
+  run_threads_case nd2 "netdemo --threads 2" 0-1 "$nd" tcp-server --port "{port}" --role echo -q --threads 2
+  run_threads_case asio-per-thread "bare Asio, io_context per thread, 2 threads" 0-1 "$OUT/threads_experiment" per-thread "{port}" 2
+  run_threads_case asio-shared "bare Asio, one io_context, 2 threads" 0-1 "$OUT/threads_experiment" shared "{port}" 2
   {
     echo "<a id=\"threads\"></a>"
     echo "### Threads (\`netdemo bench tcp -c 50 -m 64\`, server and generator share both cores)"
