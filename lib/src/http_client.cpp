@@ -29,6 +29,8 @@
 #include <boost/beast/http/write.hpp>
 
 #include "netdemo/exit_codes.hpp"
+#include "http_lookup.hpp"
+#include "netdemo/http/content_coding.hpp"
 #include "netdemo/http/cookies.hpp"
 #include "netdemo/http/url.hpp"
 #include "netdemo/text.hpp"
@@ -69,7 +71,11 @@ const std::string* response::find(std::string_view name) const {
 namespace {
 
 constexpr auto tok = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t chunk_size = 64 * 1024;
+// One array for the body: 256 KiB makes few, large writes to the file (measured in
+// docs/benchmarks.md; 64 KiB was slower to a file).
+constexpr std::size_t chunk_size = 256 * 1024;
+// The close_notify at the end of a TLS connection is one small write.
+constexpr milliseconds tls_shutdown_bound{1000};
 constexpr int max_interim_responses = 32;
 
 bool is_http_error(const boost::system::error_code& ec) {
@@ -85,12 +91,14 @@ struct fetch_state {
   cookie_jar own_jar;
   cookie_jar* jar = &own_jar;
 
-  /// Arms the stream for one step allowed to take `step`, within --max-time.
-  void arm(beast::tcp_stream& s, milliseconds step) const {
-    auto const now = steady::now();
-    auto const by = step.count() > 0 ? now + step : steady::time_point::max();
-    s.expires_at(std::min(by, end));
+  /// The time by which a step allowed `step` must end, within --max-time.
+  steady::time_point deadline(milliseconds step) const {
+    auto const by = step.count() > 0 ? steady::now() + step : steady::time_point::max();
+    return std::min(by, end);
   }
+
+  /// Arms the stream for one step allowed to take `step`, within --max-time.
+  void arm(beast::tcp_stream& s, milliseconds step) const { s.expires_at(deadline(step)); }
 
   /// The timeout error for a step that was allowed `step`.
   error timed_out(const std::string& what, milliseconds step) const {
@@ -181,6 +189,7 @@ bhttp::request<bhttp::string_body> build_request(const fetch_state& st, const ta
   auto const cookies = st.jar->cookie_header(url.host, target_path(url.target), url.https,
                                              static_cast<std::int64_t>(std::time(nullptr)));
   if (!cookies.empty()) req.set(bhttp::field::cookie, cookies);
+  if (st.opt.decode_content) req.set(bhttp::field::accept_encoding, "gzip, deflate");
   if (!hr.content_type.empty()) req.set(bhttp::field::content_type, hr.content_type);
   if (!hr.body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
     req.body() = hr.body;
@@ -302,64 +311,139 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
     throw error(exit_code::http_error, "the server answered " + out.head.status_line().substr(9));
   }
 
-  std::unique_ptr<char[]> chunk(new char[chunk_size]);
-  std::uint64_t total = 0;
-  while (!p->is_done()) {
-    p->get().body().data = chunk.get();
-    p->get().body().size = chunk_size;
-    st.arm(lowest, idle);
-    auto [ec, n] = co_await bhttp::async_read(stream, buffer, *p, tok);
-    if (ec == bhttp::error::need_buffer) ec = {};
-    std::size_t const got = chunk_size - p->get().body().size;
-    if (got > 0) {
-      total += got;
-      out.head.body_bytes = total;
-      if (st.opt.on_body) st.opt.on_body(std::string_view(chunk.get(), got));
+  // --compressed: undo gzip / deflate as the body streams in.
+  std::optional<content_decoder> decoder;
+  if (st.opt.decode_content && !head_only) {
+    if (const auto* ce = out.head.find("content-encoding")) {
+      auto codings = parse_content_encoding(*ce);
+      if (!codings) {
+        st.info("Content-Encoding '" + *ce + "' is not gzip or deflate; the body is kept as sent");
+      } else if (!codings->empty()) {
+        decoder.emplace(std::move(*codings));
+      }
     }
-    if (!ec) continue;
-    if (ec == ssl::error::stream_truncated && p->need_eof()) {
-      // A TLS peer that closes without close_notify ends a read-to-close body anyway.
-      boost::system::error_code eof_ec;
-      p->put_eof(eof_ec);
-      if (!eof_ec) break;
-    }
-    if (ec == beast::error::timeout) throw st.timed_out("reading the body", idle);
-    std::string expected;
-    if (const auto* cl = out.head.find("content-length")) expected = " of " + *cl;
-    if (ec == bhttp::error::partial_message || ec == ssl::error::stream_truncated ||
-        !is_http_error(ec)) {
-      throw error(exit_code::partial_body, "the body was cut short after " + std::to_string(total) +
-                                               expected + " bytes (" + ec.message() + ")");
-    }
-    throw error(exit_code::malformed_reply, "malformed body from the server: " + ec.message());
   }
+  std::uint64_t delivered = 0;
+  content_decoder::sink const to_sink = [&](std::string_view d) {
+    delivered += d.size();
+    if (st.opt.on_body) st.opt.on_body(d);
+  };
+  auto const deliver = [&](std::string_view data) {
+    if (decoder) {
+      decoder->write(data, to_sink);
+    } else {
+      to_sink(data);
+    }
+  };
+  std::optional<std::uint64_t> total;
+  if (auto const cl = p->content_length()) total = *cl;
+  std::uint64_t received = 0;  // body bytes as sent (before decoding)
+  auto const progress = [&] {
+    if (st.opt.on_progress) st.opt.on_progress(received, total);
+  };
+  auto const body_failure = [&](boost::system::error_code ec) -> error {
+    if (ec == beast::error::timeout) return st.timed_out("reading the body", idle);
+    if (ec == asio::error::eof || ec == ssl::error::stream_truncated) ec = bhttp::error::partial_message;
+    std::string expected;
+    if (total) expected = " of " + std::to_string(*total);
+    if (ec == bhttp::error::partial_message || !is_http_error(ec)) {
+      return error(exit_code::partial_body, "the body was cut short after " + std::to_string(received) +
+                                                expected + " bytes (" + ec.message() + ")");
+    }
+    return error(exit_code::malformed_reply, "malformed body from the server: " + ec.message());
+  };
+
+  std::unique_ptr<char[]> chunk(new char[chunk_size]);
+  if (!p->is_done()) progress();
+  if (!p->is_done() && total && !p->chunked()) {
+    // A Content-Length body is plain bytes up to a known count, so it bypasses the parser:
+    // read straight into the array (one copy fewer) and hand it on in large pieces.
+    std::uint64_t remaining = *total;
+    if (auto const early = buffer.data(); early.size() > 0) {  // read along with the head
+      auto const take = static_cast<std::size_t>(std::min<std::uint64_t>(early.size(), remaining));
+      received += take;
+      remaining -= take;
+      deliver(std::string_view(static_cast<const char*>(early.data()), take));
+      buffer.consume(take);
+      progress();
+    }
+    std::size_t filled = 0;
+    while (remaining > 0) {
+      auto const room = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size - filled, remaining));
+      st.arm(lowest, idle);
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(chunk.get() + filled, room), tok);
+      filled += n;
+      received += n;
+      remaining -= n;
+      if (n > 0) progress();
+      // TLS gives at most one 16 KiB record per read: gather them into large writes.
+      if (!ec && remaining > 0 && filled < chunk_size / 2) continue;
+      if (filled > 0) deliver(std::string_view(chunk.get(), std::exchange(filled, 0)));
+      if (ec) throw body_failure(ec);
+    }
+  } else {
+    while (!p->is_done()) {
+      p->get().body().data = chunk.get();
+      p->get().body().size = chunk_size;
+      st.arm(lowest, idle);
+      auto [ec, n] = co_await bhttp::async_read_some(stream, buffer, *p, tok);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      std::size_t const got = chunk_size - p->get().body().size;
+      if (got > 0) {
+        received += got;
+        deliver(std::string_view(chunk.get(), got));
+        progress();
+      }
+      if (!ec) continue;
+      if (ec == ssl::error::stream_truncated && p->need_eof()) {
+        // A TLS peer that closes without close_notify ends a read-to-close body anyway.
+        boost::system::error_code eof_ec;
+        p->put_eof(eof_ec);
+        if (!eof_ec) break;
+      }
+      throw body_failure(ec);
+    }
+  }
+  if (decoder) decoder->finish();
+  out.head.body_bytes = delivered;
   if (st.opt.fail_after_body && out.head.status >= 400) {
     throw error(exit_code::http_error, "the server answered " + out.head.status_line().substr(9));
   }
   co_return out;
 }
 
-/// Resolves and connects within the connect timeout.
-asio::awaitable<beast::tcp_stream> connect(fetch_state& st, const target_url& url) {
+/// The addresses of the URL's host, by `connect_by`.
+asio::awaitable<detail::endpoints> addresses(fetch_state& st, const target_url& url,
+                                             steady::time_point connect_by) {
+  if (!st.opt.resolve && url.host_is_address) {
+    // An IP literal needs no lookup, and no thread.
+    boost::system::error_code ec;
+    auto const addr = asio::ip::make_address(url.host, ec);
+    if (!ec) {
+      if ((st.opt.ip_version == 4 && !addr.is_v4()) || (st.opt.ip_version == 6 && !addr.is_v6())) {
+        throw error(exit_code::cannot_resolve, "cannot resolve '" + url.host + "' as IPv" +
+                                                   std::to_string(st.opt.ip_version) +
+                                                   ": it is an IPv" + (addr.is_v4() ? "4" : "6") +
+                                                   " address");
+      }
+      co_return detail::endpoints{tcp::endpoint(addr, url.port)};
+    }
+  }
+  resolve_function fn = st.opt.resolve;
+  if (!fn) fn = detail::system_resolve;
+  auto found = co_await detail::lookup(std::move(fn), url.host, url.port, st.opt.ip_version, connect_by);
+  if (!found) throw st.timed_out("looking up '" + url.host + "'", st.opt.connect_timeout);
+  co_return std::move(*found);
+}
+
+/// Resolves and connects by `connect_by` (--connect-timeout, within --max-time).
+asio::awaitable<beast::tcp_stream> connect(fetch_state& st, const target_url& url,
+                                           steady::time_point connect_by) {
   auto ex = co_await asio::this_coro::executor;
-  tcp::resolver resolver(ex);
-  std::string const service = std::to_string(url.port);
-  // One co_await per statement: GCC 12 miscompiles co_await inside ?: (it crashed here).
-  boost::system::error_code rec;
-  tcp::resolver::results_type results;
-  if (st.opt.ip_version == 4) {
-    std::tie(rec, results) = co_await resolver.async_resolve(tcp::v4(), url.host, service, tok);
-  } else if (st.opt.ip_version == 6) {
-    std::tie(rec, results) = co_await resolver.async_resolve(tcp::v6(), url.host, service, tok);
-  } else {
-    std::tie(rec, results) = co_await resolver.async_resolve(url.host, service, tok);
-  }
-  if (rec) {
-    throw error(exit_code::cannot_resolve, "cannot resolve host '" + url.host + "': " + rec.message());
-  }
+  auto const found = co_await addresses(st, url, connect_by);
   beast::tcp_stream stream(ex);
-  st.arm(stream, st.opt.connect_timeout);
-  auto [ec, ep] = co_await stream.async_connect(results, tok);
+  stream.expires_at(connect_by);
+  auto [ec, ep] = co_await stream.async_connect(found, tok);
   if (ec == beast::error::timeout) {
     throw st.timed_out("connecting to " + url.host + " port " + std::to_string(url.port),
                        st.opt.connect_timeout);
@@ -375,7 +459,9 @@ asio::awaitable<beast::tcp_stream> connect(fetch_state& st, const target_url& ur
 
 asio::awaitable<hop_result> hop(fetch_state& st, const target_url& url, const hop_request& hr,
                                 int redirects) {
-  auto stream = co_await connect(st, url);
+  // One deadline for the whole connection phase: lookup, TCP connect, TLS handshake.
+  auto const connect_by = st.deadline(st.opt.connect_timeout);
+  auto stream = co_await connect(st, url, connect_by);
   if (!url.https) {
     auto r = co_await exchange(st, stream, url, hr, redirects);
     boost::system::error_code ignored;
@@ -419,7 +505,7 @@ asio::awaitable<hop_result> hop(fetch_state& st, const target_url& url, const ho
       return true;
     });
   }
-  st.arm(beast::get_lowest_layer(tls), st.opt.connect_timeout);
+  beast::get_lowest_layer(tls).expires_at(connect_by);
   auto [ec] = co_await tls.async_handshake(ssl::stream_base::client, tok);
   if (ec) {
     if (!st.tls_failure.empty()) {
@@ -432,6 +518,13 @@ asio::awaitable<hop_result> hop(fetch_state& st, const target_url& url, const ho
   st.info(st.opt.insecure ? "TLS handshake done; certificate NOT verified (-k)"
                           : "TLS handshake done; certificate verified for " + url.host);
   auto r = co_await exchange(st, tls, url, hr, redirects);
+  // Say goodbye with close_notify, so the server sees a clean end. Waiting for the
+  // server's own close_notify gains nothing: marking it received makes SSL_shutdown send
+  // ours and finish (RFC 8446 6.1 lets the closing side go without the answer).
+  SSL_set_shutdown(tls.native_handle(), SSL_RECEIVED_SHUTDOWN);
+  beast::get_lowest_layer(tls).expires_at(st.deadline(tls_shutdown_bound));
+  auto [sec] = co_await tls.async_shutdown(tok);
+  if (sec) st.info("TLS close_notify not sent: " + sec.message());
   boost::system::error_code ignored;
   beast::get_lowest_layer(tls).socket().shutdown(tcp::socket::shutdown_both, ignored);
   co_return r;
