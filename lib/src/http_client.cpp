@@ -1,9 +1,5 @@
 #include "netdemo/http/client.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
 #include <algorithm>
 #include <ctime>
 #include <memory>
@@ -12,12 +8,10 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -30,6 +24,7 @@
 
 #include "netdemo/exit_codes.hpp"
 #include "http_lookup.hpp"
+#include "http_tls.hpp"
 #include "netdemo/http/content_coding.hpp"
 #include "netdemo/http/cookies.hpp"
 #include "netdemo/http/url.hpp"
@@ -40,7 +35,6 @@ namespace netdemo::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 using std::chrono::milliseconds;
 using steady = std::chrono::steady_clock;
@@ -86,8 +80,7 @@ bool is_http_error(const boost::system::error_code& ec) {
 struct fetch_state {
   request_options opt;
   steady::time_point end = steady::time_point::max();  // --max-time
-  std::optional<ssl::context> tls;
-  std::string tls_failure;  // why verification failed, from the verify callback
+  std::unique_ptr<detail::tls_client> tls;  // made (and the module loaded) on the first https hop
   cookie_jar own_jar;
   cookie_jar* jar = &own_jar;
 
@@ -113,21 +106,14 @@ struct fetch_state {
     if (opt.on_info) opt.on_info(line);
   }
 
-  ssl::context& tls_context() {
+  detail::tls_client& tls_client() {
     if (!tls) {
-      tls.emplace(ssl::context::tls_client);
-      tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3);
-      boost::system::error_code ec;
-      if (!opt.ca_file.empty()) {
-        tls->load_verify_file(opt.ca_file, ec);
-        if (ec) {
-          throw error(exit_code::failure,
-                      "cannot use CA file '" + opt.ca_file + "': " + ec.message());
-        }
-      } else {
-        tls->set_default_verify_paths(ec);
-      }
+      detail::tls_config c;
+      c.insecure = opt.insecure;
+      c.ca_file = opt.ca_file;
+      std::string why;
+      tls.reset(detail::tls_factory()(c, why));
+      if (!tls) throw error(exit_code::failure, why);
     }
     return *tls;
   }
@@ -144,12 +130,107 @@ bool is_redirect(unsigned status) {
 }
 
 std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int const n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  std::string out(beast::detail::base64::encoded_size(in.size()), '\0');
+  out.resize(beast::detail::base64::encode(out.data(), in.data(), in.size()));
   return out;
+}
+
+/// The TLS module's io_status as this side's error_code (see http_tls.hpp for why).
+boost::system::error_code local_error(detail::io_status s, const boost::system::error_code& ec) {
+  switch (s) {
+    case detail::io_status::ok:
+      return {};
+    case detail::io_status::eof:
+      // With or without close_notify: Beast then ends a read-to-close body, or reports
+      // a Content-Length body or a head as cut short.
+      return asio::error::eof;
+    case detail::io_status::timeout:
+      return beast::error::timeout;
+    case detail::io_status::aborted:
+      return asio::error::operation_aborted;
+    case detail::io_status::other:
+      break;
+  }
+  return ec;
+}
+
+/// A tls_connection as an AsyncStream that Beast reads and writes.
+class tls_stream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+
+  explicit tls_stream(std::unique_ptr<detail::tls_connection> c) : c_(std::move(c)) {}
+  executor_type get_executor() noexcept { return c_->lowest().get_executor(); }
+  /// For beast::get_lowest_layer: the tcp_stream and its expiry.
+  beast::tcp_stream& next_layer() noexcept { return c_->lowest(); }
+  detail::tls_connection& connection() noexcept { return *c_; }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    asio::mutable_buffer first;
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+      first = *it;
+      if (first.size() > 0) break;
+    }
+    return asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, asio::mutable_buffer b) {
+          c_->async_read_some(b, [h = std::move(handler)](detail::io_status s, boost::system::error_code ec,
+                                                          std::size_t n) mutable {
+            std::move(h)(local_error(s, ec), n);
+          });
+        },
+        token, first);
+  }
+
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    // Beast writes a head as many small buffers: gather up to 16 KiB (one TLS record)
+    // so that they go out in one record, not one each.
+    asio::const_buffer out;
+    auto const count = static_cast<std::size_t>(
+        std::distance(asio::buffer_sequence_begin(buffers), asio::buffer_sequence_end(buffers)));
+    if (count == 1) {
+      out = *asio::buffer_sequence_begin(buffers);
+    } else {
+      gathered_.resize(std::min<std::size_t>(asio::buffer_size(buffers), 16 * 1024));
+      gathered_.resize(asio::buffer_copy(asio::buffer(gathered_), buffers));
+      out = asio::buffer(gathered_);
+    }
+    return asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, asio::const_buffer b) {
+          c_->async_write_some(b, [h = std::move(handler)](detail::io_status s, boost::system::error_code ec,
+                                                           std::size_t n) mutable {
+            std::move(h)(local_error(s, ec), n);
+          });
+        },
+        token, out);
+  }
+
+ private:
+  std::unique_ptr<detail::tls_connection> c_;
+  std::string gathered_;
+};
+
+/// Handshake or shutdown of a tls_connection, as an operation with a completion token.
+template <class Token>
+auto tls_handshake(detail::tls_connection& c, Token&& token) {
+  return asio::async_initiate<Token, void(boost::system::error_code)>(
+      [&c](auto handler) {
+        c.async_handshake([h = std::move(handler)](detail::io_status s, boost::system::error_code ec) mutable {
+          std::move(h)(local_error(s, ec));
+        });
+      },
+      token);
+}
+template <class Token>
+auto tls_shutdown(detail::tls_connection& c, Token&& token) {
+  return asio::async_initiate<Token, void(boost::system::error_code)>(
+      [&c](auto handler) {
+        c.async_shutdown([h = std::move(handler)](detail::io_status s, boost::system::error_code ec) mutable {
+          std::move(h)(local_error(s, ec));
+        });
+      },
+      token);
 }
 
 /// The path part of an origin-form target ("/a/b?x" → "/a/b").
@@ -261,7 +342,7 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
                     "the response head is larger than " + std::to_string(st.opt.header_limit) +
                         " bytes");
       }
-      if (ec == bhttp::error::end_of_stream || ec == ssl::error::stream_truncated) {
+      if (ec == bhttp::error::end_of_stream) {
         throw error(exit_code::malformed_reply, "the server closed the connection without replying");
       }
       if (ec == bhttp::error::partial_message) {
@@ -343,7 +424,7 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
   };
   auto const body_failure = [&](boost::system::error_code ec) -> error {
     if (ec == beast::error::timeout) return st.timed_out("reading the body", idle);
-    if (ec == asio::error::eof || ec == ssl::error::stream_truncated) ec = bhttp::error::partial_message;
+    if (ec == asio::error::eof) ec = bhttp::error::partial_message;
     std::string expected;
     if (total) expected = " of " + std::to_string(*total);
     if (ec == bhttp::error::partial_message || !is_http_error(ec)) {
@@ -395,12 +476,6 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
         progress();
       }
       if (!ec) continue;
-      if (ec == ssl::error::stream_truncated && p->need_eof()) {
-        // A TLS peer that closes without close_notify ends a read-to-close body anyway.
-        boost::system::error_code eof_ec;
-        p->put_eof(eof_ec);
-        if (!eof_ec) break;
-      }
       throw body_failure(ec);
     }
   }
@@ -468,49 +543,14 @@ asio::awaitable<hop_result> hop(fetch_state& st, const target_url& url, const ho
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     co_return r;
   }
-  ssl::stream<beast::tcp_stream> tls(std::move(stream), st.tls_context());
-  if (!url.host_is_address) {
-    // SNI (the macro SSL_set_tlsext_host_name, spelled out without its C cast).
-    if (SSL_ctrl(tls.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                 const_cast<char*>(url.host.c_str())) != 1) {
-      throw error(exit_code::failure, "cannot set the TLS server name '" + url.host + "'");
-    }
-  }
-  st.tls_failure.clear();
-  if (st.opt.insecure) {
-    tls.set_verify_mode(ssl::verify_none);
-  } else {
-    tls.set_verify_mode(ssl::verify_peer);
-    tls.set_verify_callback([&st, host = url.host, check = ssl::host_name_verification(url.host)](
-                                bool preverified, ssl::verify_context& ctx) mutable {
-      if (!preverified) {
-        if (st.tls_failure.empty()) {
-          int const err = X509_STORE_CTX_get_error(ctx.native_handle());
-          st.tls_failure = X509_verify_cert_error_string(err);
-          if (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-              err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
-              err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
-              err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) {
-            st.tls_failure.append(" (unknown CA; use --cacert FILE, or -k to skip the check)");
-          }
-        }
-        return false;
-      }
-      if (!check(preverified, ctx)) {
-        if (st.tls_failure.empty()) {
-          st.tls_failure = "the certificate does not match the host name '" + host + "'";
-        }
-        return false;
-      }
-      return true;
-    });
-  }
-  beast::get_lowest_layer(tls).expires_at(connect_by);
-  auto [ec] = co_await tls.async_handshake(ssl::stream_base::client, tok);
+  // A TLS peer that closes without close_notify reads as eof (see local_error): it ends
+  // a read-to-close body, as browsers and curl accept.
+  tls_stream tls(st.tls_client().wrap(std::move(stream), url.host, url.host_is_address));
+  tls.next_layer().expires_at(connect_by);
+  auto [ec] = co_await tls_handshake(tls.connection(), tok);
   if (ec) {
-    if (!st.tls_failure.empty()) {
-      throw error(exit_code::tls_verify,
-                  "TLS certificate verification failed for " + url.host + ": " + st.tls_failure);
+    if (auto const why = tls.connection().verify_failure(); !why.empty()) {
+      throw error(exit_code::tls_verify, "TLS certificate verification failed for " + url.host + ": " + why);
     }
     if (ec == beast::error::timeout) throw st.timed_out("the TLS handshake", st.opt.connect_timeout);
     throw error(exit_code::failure, "TLS handshake with " + url.host + " failed: " + ec.message());
@@ -518,15 +558,12 @@ asio::awaitable<hop_result> hop(fetch_state& st, const target_url& url, const ho
   st.info(st.opt.insecure ? "TLS handshake done; certificate NOT verified (-k)"
                           : "TLS handshake done; certificate verified for " + url.host);
   auto r = co_await exchange(st, tls, url, hr, redirects);
-  // Say goodbye with close_notify, so the server sees a clean end. Waiting for the
-  // server's own close_notify gains nothing: marking it received makes SSL_shutdown send
-  // ours and finish (RFC 8446 6.1 lets the closing side go without the answer).
-  SSL_set_shutdown(tls.native_handle(), SSL_RECEIVED_SHUTDOWN);
-  beast::get_lowest_layer(tls).expires_at(st.deadline(tls_shutdown_bound));
-  auto [sec] = co_await tls.async_shutdown(tok);
+  // Say goodbye with close_notify, so the server sees a clean end (one small write).
+  tls.next_layer().expires_at(st.deadline(tls_shutdown_bound));
+  auto [sec] = co_await tls_shutdown(tls.connection(), tok);
   if (sec) st.info("TLS close_notify not sent: " + sec.message());
   boost::system::error_code ignored;
-  beast::get_lowest_layer(tls).socket().shutdown(tcp::socket::shutdown_both, ignored);
+  tls.next_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
   co_return r;
 }
 
