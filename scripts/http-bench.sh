@@ -13,7 +13,9 @@
 # Usage: scripts/http-bench.sh [path/to/netdemo]   (default: build/netdemo)
 # Needs: nginx (nginx-light), curl, wget, hyperfine, GNU time, openssl, python3.
 # Environment: RUNS (default 3), FETCHES (default 200), BIG_MIB (1024), TLS_MIB (100),
-#              WORK (a directory for the files; default: a new one under /tmp).
+#              WORK (a directory for nginx and its files; default: a new one under /tmp),
+#              OUT_DIR (where the clients write; default /dev/shm, a tmpfs, so that the
+#              figures are about the clients and not the disk's write-back).
 set -euo pipefail
 
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -35,13 +37,16 @@ nginx_bin="$(PATH="$PATH:/usr/sbin" command -v nginx)"
 work="${WORK:-$(mktemp -d /tmp/http-bench.XXXXXX)}"
 mkdir -p "$work"/{www,out,logs}
 chmod 755 "$work" "$work/www"  # nginx workers run as an unprivileged user
+out_dir="${OUT_DIR:-/dev/shm}"
+[ -d "$out_dir" ] && [ -w "$out_dir" ] || out_dir="$work/out"
+out_dir="$(mktemp -d "$out_dir/http-bench-out.XXXXXX")"
 nginx_pid=""
 cleanup() {
   if [ -n "$nginx_pid" ] && kill -0 "$nginx_pid" 2>/dev/null; then
     kill "$nginx_pid" 2>/dev/null || true
     wait "$nginx_pid" 2>/dev/null || true
   fi
-  rm -rf "$work"
+  rm -rf "$work" "$out_dir"
 }
 trap cleanup EXIT INT TERM
 
@@ -54,7 +59,7 @@ http_port="$(free_port)"
 https_port="$(free_port)"
 while [ "$https_port" = "$http_port" ]; do https_port="$(free_port)"; done
 
-note "files in $work"
+note "nginx files in $work, client output in $out_dir"
 # Sparse files read from the page cache: the figures are about the clients, not the disk.
 truncate -s "${big_mib}M" "$work/www/big.bin"
 head -c "$((tls_mib * 1024 * 1024))" /dev/urandom > "$work/www/tls.bin"
@@ -129,9 +134,8 @@ max() { sort -g | tail -1; }
 transfer() {
   local tool=$1 url=$2 bytes=$3 rates=() rss=() i out
   for i in $(seq "$runs"); do
-    out="$work/out/$tool.$i"
+    out="$out_dir/$tool.$i"
     rm -f "$out"
-    sync
     # shellcheck disable=SC2046
     /usr/bin/time -f "%e %M" -o "$work/time.txt" $(command_for "$tool" "$url" "$out") >/dev/null
     [ "$(stat -c %s "$out" 2>/dev/null)" = "$bytes" ] || { echo "http-bench: $tool got a wrong size" >&2; kill $$; exit 1; }
@@ -150,6 +154,8 @@ table_row() {  # tool, "MB/s peak_KiB runs..."
 }
 
 echo "## Results ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r))"
+echo
+echo "Output files in $(df --output=fstype "$out_dir" | tail -1) ($out_dir)."
 echo
 echo "netdemo: $("$netdemo" --version); $(curl --version | head -1 | cut -d' ' -f1-2); $(wget --version | head -1 | cut -d' ' -f1-3); $("$nginx_bin" -v 2>&1 | cut -d' ' -f3)"
 echo

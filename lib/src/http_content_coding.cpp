@@ -143,7 +143,7 @@ struct content_decoder::stage {
   void finish() const {
     if (seen_input && !ended) {
       throw error(exit_code::malformed_reply,
-                  std::string("the ") + name_of(coding) + " data in the body ends before its end");
+                  std::string("the ") + name_of(coding) + " data in the body stops before its end (cut short, or corrupt)");
     }
   }
 
