@@ -4,7 +4,7 @@
 # Starts its own nginx on 127.0.0.1 (free high ports, http and https with a self-signed
 # certificate made here, sendfile on), makes a 1 GiB file, a 100 MiB file and a small page,
 # and measures for netdemo http-get, curl and wget:
-#   (a) 1 GiB over http to a file: MB/s (median of RUNS) and peak RSS
+#   (a) 1 GiB over http to a file: MB/s (median of RUNS, the clients taking turns) and peak RSS
 #   (b) 100 MiB over https to a file (--cacert for all three): MB/s and peak RSS
 #   (c) FETCHES separate fetches of the small page (hyperfine -N): time per fetch and peak
 #       RSS, next to a bare process spawn (/bin/true)
@@ -130,27 +130,38 @@ command_for() {
 median() { sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 max() { sort -g | tail -1; }
 
-# Fetches URL $2 with tool $1 $runs times into a file; prints "MB/s peak_KiB".
-transfer() {
-  local tool=$1 url=$2 bytes=$3 rates=() rss=() i out
-  for i in $(seq "$runs"); do
-    out="$out_dir/$tool.$i"
-    rm -f "$out"
-    # shellcheck disable=SC2046
-    /usr/bin/time -f "%e %M" -o "$work/time.txt" $(command_for "$tool" "$url" "$out") >/dev/null
-    [ "$(stat -c %s "$out" 2>/dev/null)" = "$bytes" ] || { echo "http-bench: $tool got a wrong size" >&2; kill $$; exit 1; }
-    rm -f "$out"
-    read -r secs kib < "$work/time.txt"
-    rates+=("$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? b / s / 1e6 : 0) }')")
-    rss+=("$kib")
-  done
-  echo "$(printf '%s\n' "${rates[@]}" | median) $(printf '%s\n' "${rss[@]}" | max) $(printf '%s ' "${rates[@]}")"
+# One timed fetch of URL $2 by tool $1 into a file of $3 bytes; prints "MB/s peak_KiB".
+fetch_once() {
+  local tool=$1 url=$2 bytes=$3 out="$out_dir/$1.out" secs kib
+  rm -f "$out"
+  # shellcheck disable=SC2046
+  /usr/bin/time -f "%e %M" -o "$work/time.txt" $(command_for "$tool" "$url" "$out") >/dev/null
+  [ "$(stat -c %s "$out" 2>/dev/null)" = "$bytes" ] || { echo "http-bench: $tool got a wrong size" >&2; kill $$; exit 1; }
+  rm -f "$out"
+  read -r secs kib < "$work/time.txt"
+  echo "$(awk -v b="$bytes" -v s="$secs" 'BEGIN { printf "%.0f", (s > 0 ? b / s / 1e6 : 0) }') $kib"
 }
 
-table_row() {  # tool, "MB/s peak_KiB runs..."
-  local tool=$1 rate kib rest
-  read -r rate kib rest <<< "$2"
-  printf '| %s | %s | %s | %.1f |\n' "$tool" "$rate" "$rest" "$(awk -v k="$kib" 'BEGIN { print k / 1024 }')"
+# Runs every tool on URL $1 ($2 bytes) $runs times, in rounds (netdemo, curl, wget, then
+# again), so that a change in the machine's load hits them alike; prints a table row each.
+transfer_table() {
+  local url=$1 bytes=$2 i tool rate kib
+  declare -A rates=() rss=()
+  # Untimed: the first read of the file fills nginx's page cache (sparse pages included).
+  curl -s -k -o /dev/null "$url" || true
+  for i in $(seq "$runs"); do
+    for tool in netdemo curl wget; do
+      note "$tool, run $i"
+      read -r rate kib <<< "$(fetch_once "$tool" "$url" "$bytes")"
+      rates[$tool]+="$rate "
+      rss[$tool]+="$kib "
+    done
+  done
+  for tool in netdemo curl wget; do
+    # shellcheck disable=SC2086
+    printf '| %s | %s | %s | %.1f |\n' "$tool" "$(printf '%s\n' ${rates[$tool]} | median)" \
+      "${rates[$tool]% }" "$(printf '%s\n' ${rss[$tool]} | max | awk '{ print $1 / 1024 }')"
+  done
 }
 
 echo "## Results ($(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, $(uname -r))"
@@ -171,10 +182,8 @@ for part in a b; do
   echo
   echo "| client | MB/s (median) | each run | peak RSS MiB (max) |"
   echo "|---|---|---|---|"
-  for tool in netdemo curl wget; do
-    note "($part) $tool"
-    table_row "$tool" "$(transfer "$tool" "$url" "$bytes")"
-  done
+  note "($part)"
+  transfer_table "$url" "$bytes"
   echo
 done
 
