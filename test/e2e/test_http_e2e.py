@@ -420,6 +420,41 @@ class HttpGet(NetdemoTestCase):
         self.assertEqual(code, 0, err)
         self.assertNotIn(b"\r ", err)
 
+    def test_https_through_the_tls_module(self):
+        # The CLI loads netdemo-tls.so from beside the executable on the first https URL.
+        import ssl
+        d = self.tempdir()
+        key, cert = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
+        made = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-days", "1", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert],
+            capture_output=True, timeout=h.QUICK * 2)
+        if made.returncode != 0:
+            self.skipTest("openssl cannot make a certificate: %r" % made.stderr)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        handler = type("H", (Handler,), {"redirect_to": ""})
+
+        def make(*args, **kw):
+            return handler(*args, directory=self.root, **kw)
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make)
+        srv.daemon_threads = True
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        t.start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        url = "https://localhost:%d/data.bin" % srv.server_address[1]
+        r = self.ok("-s", "-o", "-", "--cacert", cert, url)
+        self.assertEqual(r.stdout, BINARY)
+        r = self.http_get("-s", "-o", "-", url)
+        self.assertEqual(r.returncode, 60, r.stderr)
+        self.assertIn(b"unknown CA", r.stderr)
+        r = self.ok("-s", "-k", "-o", "-", url)
+        self.assertEqual(r.stdout, BINARY)
+
 
 if __name__ == "__main__":
     h.main()
