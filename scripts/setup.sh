@@ -3,7 +3,7 @@
 # package is already there it does nothing (no apt-get update).
 set -euo pipefail
 packages=(cmake g++ make libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
-          libssl-dev catch2 python3 netcat-openbsd openssl)
+          libssl-dev zlib1g-dev catch2 python3 netcat-openbsd openssl)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

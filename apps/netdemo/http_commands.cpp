@@ -23,6 +23,7 @@
 #include "cli.hpp"
 #include "netdemo/http/client.hpp"
 #include "netdemo/http/cookies.hpp"
+#include "netdemo/http/progress.hpp"
 #include "netdemo/http/url.hpp"
 
 namespace netdemo::cli {
@@ -208,7 +209,7 @@ int http_get(const std::vector<std::string>& args) {
       ("url", po::value<std::string>(), "URL or host (positional)")
       ("output,o", po::value<std::string>(), "write the body to FILE ('-': stdout, body only)")
       ("include,i", po::bool_switch(), "put the headers before the body in the output")
-      ("head,I", po::bool_switch(), "HEAD request: print the headers only")
+      ("head,I", po::bool_switch(), "HEAD request: print the headers only (to FILE with -o FILE)")
       ("silent,s", po::bool_switch(), "no notes on stderr (errors still appear)")
       ("verbose,v", po::bool_switch(), "show the request and response headers on stderr")
       ("request,X", po::value<std::string>(), "request METHOD (default GET, or POST with -d)")
@@ -226,9 +227,10 @@ int http_get(const std::vector<std::string>& args) {
       ("fail-with-body", po::bool_switch(), "exit 22 when the status is 400 or more, after saving the body")
       ("ipv4,4", po::bool_switch(), "connect over IPv4 only")
       ("ipv6,6", po::bool_switch(), "connect over IPv6 only")
-      ("connect-timeout", po::value<std::string>()->default_value("30s"), "limit for connecting (and the TLS handshake)")
+      ("connect-timeout", po::value<std::string>()->default_value("30s"), "limit for the name lookup, connecting and the TLS handshake")
       ("idle-timeout", po::value<std::string>()->default_value("60s"), "limit for each read or write")
       ("max-time,m", po::value<std::string>()->default_value("0"), "limit for the whole transfer (0: none)")
+      ("compressed", po::bool_switch(), "ask for gzip or deflate and save the body decoded")
       ("insecure,k", po::bool_switch(), "https: do not verify the server's certificate")
       ("cacert", po::value<std::string>(), "https: trust the CA certificates in this PEM file");
   po::positional_options_description pos;
@@ -326,12 +328,18 @@ int http_get(const std::vector<std::string>& args) {
   req.max_time = parse_duration(vm["max-time"].as<std::string>(), "max-time");
   req.insecure = vm["insecure"].as<bool>();
   if (vm.count("cacert")) req.ca_file = vm["cacert"].as<std::string>();
+  req.decode_content = vm["compressed"].as<bool>();
 
   // The body's destination, and where the head is printed.
   body_output out;
   enum class head_to { none, out_stream, err_stream, body_output } head_dest = head_to::out_stream;
   if (head) {
+    // -I -o FILE writes the head to FILE, as curl does; -I -o - is the default, stdout.
     head_dest = head_to::out_stream;
+    if (vm.count("output") && vm["output"].as<std::string>() != "-") {
+      out.to_file(vm["output"].as<std::string>(), false);
+      head_dest = head_to::body_output;
+    }
   } else if (vm.count("output") && vm["output"].as<std::string>() == "-") {
     out.to_stdout();
     head_dest = include ? head_to::body_output : (silent ? head_to::none : head_to::err_stream);
@@ -352,8 +360,9 @@ int http_get(const std::vector<std::string>& args) {
   bool const req_fail_after_body = req.fail_after_body;
   req.on_response = [&](const http::response& r, bool final) {
     if (verbose) print_prefixed(r.head_text(), "< ");
-    if (!final) return;
-    if (fail && r.status >= 400) return;  // the client stops with exit 22; no file
+    // -i and -I show every hop's head, as curl -iL does; otherwise only the final one.
+    if (!final && !include && !head) return;
+    if (final && fail && r.status >= 400) return;  // the client stops with exit 22; no file
     std::string const text = r.head_text();
     switch (head_dest) {
       case head_to::none:
@@ -368,9 +377,34 @@ int http_get(const std::vector<std::string>& args) {
         out.write(text);
         break;
     }
-    if (!head) out.open();
+    if (final && !head) out.open();
   };
   req.on_body = [&](std::string_view chunk) { out.write(chunk); };
+
+  // A progress line on stderr for a large body, only where a person watches it: stderr
+  // is a terminal, no -s, and the body does not go to that same terminal.
+  bool const show_progress = !silent && !head && ::isatty(STDERR_FILENO) == 1 &&
+                             !(out.is_stdout() && ::isatty(STDOUT_FILENO) == 1);
+  std::optional<http::progress_meter> meter;
+  std::uint64_t progress_bytes = 0;
+  auto const draw = [](const std::string& text) {
+    if (text.empty()) return;
+    std::string_view rest = text;
+    while (!rest.empty()) {  // best effort: a progress line is not worth failing for
+      ssize_t const n = ::write(STDERR_FILENO, rest.data(), rest.size());
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return;
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+  };
+  if (show_progress) {
+    req.on_progress = [&](std::uint64_t received, std::optional<std::uint64_t> total) {
+      auto const now = std::chrono::steady_clock::now();
+      if (!meter) meter.emplace(total, now);
+      progress_bytes = received;
+      draw(meter->update(received, now));
+    };
+  }
 
   asio::io_context ioc(1);
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -389,6 +423,7 @@ int http_get(const std::vector<std::string>& args) {
     ioc.stop();
   });
   ioc.run();
+  if (meter) draw(meter->finish(progress_bytes, std::chrono::steady_clock::now()));
   if (interrupted) failure = std::make_exception_ptr(error(exit_code::interrupted, "interrupted"));
   if (vm.count("cookie-jar")) {
     std::string const name = vm["cookie-jar"].as<std::string>();
@@ -421,7 +456,8 @@ int http_get(const std::vector<std::string>& args) {
     std::rethrow_exception(failure);
   }
   out.finish();
-  if (!head && !out.is_stdout() && !silent && !out.name().empty()) {
+  if ((!head || head_dest == head_to::body_output) && !out.is_stdout() && !silent &&
+      !out.name().empty()) {
     std::cerr << "Saved " << out.bytes() << " bytes to '" << out.name() << "'\n";
   }
   return 0;

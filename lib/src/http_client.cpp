@@ -1,9 +1,5 @@
 #include "netdemo/http/client.hpp"
 
-#include <openssl/evp.h>
-#include <openssl/ssl.h>
-#include <openssl/x509.h>
-
 #include <algorithm>
 #include <ctime>
 #include <memory>
@@ -12,12 +8,10 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
-#include <boost/asio/ssl/context.hpp>
-#include <boost/asio/ssl/error.hpp>
-#include <boost/asio/ssl/host_name_verification.hpp>
-#include <boost/asio/ssl/stream.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/detail/base64.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -29,6 +23,9 @@
 #include <boost/beast/http/write.hpp>
 
 #include "netdemo/exit_codes.hpp"
+#include "http_lookup.hpp"
+#include "http_tls.hpp"
+#include "netdemo/http/content_coding.hpp"
 #include "netdemo/http/cookies.hpp"
 #include "netdemo/http/url.hpp"
 #include "netdemo/text.hpp"
@@ -38,7 +35,6 @@ namespace netdemo::http {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace bhttp = boost::beast::http;
-namespace ssl = boost::asio::ssl;
 using tcp = boost::asio::ip::tcp;
 using std::chrono::milliseconds;
 using steady = std::chrono::steady_clock;
@@ -69,7 +65,11 @@ const std::string* response::find(std::string_view name) const {
 namespace {
 
 constexpr auto tok = asio::as_tuple(asio::use_awaitable);
-constexpr std::size_t chunk_size = 64 * 1024;
+// One array for the body: 256 KiB makes few, large writes to the file (4096 writes for
+// 1 GiB). It is the largest part of the client's own memory (docs/benchmarks.md).
+constexpr std::size_t chunk_size = 256 * 1024;
+// The close_notify at the end of a TLS connection is one small write.
+constexpr milliseconds tls_shutdown_bound{1000};
 constexpr int max_interim_responses = 32;
 
 bool is_http_error(const boost::system::error_code& ec) {
@@ -80,17 +80,18 @@ bool is_http_error(const boost::system::error_code& ec) {
 struct fetch_state {
   request_options opt;
   steady::time_point end = steady::time_point::max();  // --max-time
-  std::optional<ssl::context> tls;
-  std::string tls_failure;  // why verification failed, from the verify callback
+  std::unique_ptr<detail::tls_client> tls;  // made (and the module loaded) on the first https hop
   cookie_jar own_jar;
   cookie_jar* jar = &own_jar;
 
-  /// Arms the stream for one step allowed to take `step`, within --max-time.
-  void arm(beast::tcp_stream& s, milliseconds step) const {
-    auto const now = steady::now();
-    auto const by = step.count() > 0 ? now + step : steady::time_point::max();
-    s.expires_at(std::min(by, end));
+  /// The time by which a step allowed `step` must end, within --max-time.
+  steady::time_point deadline(milliseconds step) const {
+    auto const by = step.count() > 0 ? steady::now() + step : steady::time_point::max();
+    return std::min(by, end);
   }
+
+  /// Arms the stream for one step allowed to take `step`, within --max-time.
+  void arm(beast::tcp_stream& s, milliseconds step) const { s.expires_at(deadline(step)); }
 
   /// The timeout error for a step that was allowed `step`.
   error timed_out(const std::string& what, milliseconds step) const {
@@ -105,21 +106,14 @@ struct fetch_state {
     if (opt.on_info) opt.on_info(line);
   }
 
-  ssl::context& tls_context() {
+  detail::tls_client& tls_client() {
     if (!tls) {
-      tls.emplace(ssl::context::tls_client);
-      tls->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                       ssl::context::no_sslv3);
-      boost::system::error_code ec;
-      if (!opt.ca_file.empty()) {
-        tls->load_verify_file(opt.ca_file, ec);
-        if (ec) {
-          throw error(exit_code::failure,
-                      "cannot use CA file '" + opt.ca_file + "': " + ec.message());
-        }
-      } else {
-        tls->set_default_verify_paths(ec);
-      }
+      detail::tls_config c;
+      c.insecure = opt.insecure;
+      c.ca_file = opt.ca_file;
+      std::string why;
+      tls.reset(detail::tls_factory()(c, why));
+      if (!tls) throw error(exit_code::failure, why);
     }
     return *tls;
   }
@@ -136,12 +130,107 @@ bool is_redirect(unsigned status) {
 }
 
 std::string base64(std::string_view in) {
-  std::string out(4 * ((in.size() + 2) / 3) + 1, '\0');
-  int const n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                                reinterpret_cast<const unsigned char*>(in.data()),
-                                static_cast<int>(in.size()));
-  out.resize(n > 0 ? static_cast<std::size_t>(n) : 0);
+  std::string out(beast::detail::base64::encoded_size(in.size()), '\0');
+  out.resize(beast::detail::base64::encode(out.data(), in.data(), in.size()));
   return out;
+}
+
+/// The TLS module's io_status as this side's error_code (see http_tls.hpp for why).
+boost::system::error_code local_error(detail::io_status s, const boost::system::error_code& ec) {
+  switch (s) {
+    case detail::io_status::ok:
+      return {};
+    case detail::io_status::eof:
+      // With or without close_notify: Beast then ends a read-to-close body, or reports
+      // a Content-Length body or a head as cut short.
+      return asio::error::eof;
+    case detail::io_status::timeout:
+      return beast::error::timeout;
+    case detail::io_status::aborted:
+      return asio::error::operation_aborted;
+    case detail::io_status::other:
+      break;
+  }
+  return ec;
+}
+
+/// A tls_connection as an AsyncStream that Beast reads and writes.
+class tls_stream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+
+  explicit tls_stream(std::unique_ptr<detail::tls_connection> c) : c_(std::move(c)) {}
+  executor_type get_executor() noexcept { return c_->lowest().get_executor(); }
+  /// For beast::get_lowest_layer: the tcp_stream and its expiry.
+  beast::tcp_stream& next_layer() noexcept { return c_->lowest(); }
+  detail::tls_connection& connection() noexcept { return *c_; }
+
+  template <class MutableBuffers, class Token>
+  auto async_read_some(const MutableBuffers& buffers, Token&& token) {
+    asio::mutable_buffer first;
+    for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+      first = *it;
+      if (first.size() > 0) break;
+    }
+    return asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, asio::mutable_buffer b) {
+          c_->async_read_some(b, [h = std::move(handler)](detail::io_status s, boost::system::error_code ec,
+                                                          std::size_t n) mutable {
+            std::move(h)(local_error(s, ec), n);
+          });
+        },
+        token, first);
+  }
+
+  template <class ConstBuffers, class Token>
+  auto async_write_some(const ConstBuffers& buffers, Token&& token) {
+    // Beast writes a head as many small buffers: gather up to 16 KiB (one TLS record)
+    // so that they go out in one record, not one each.
+    asio::const_buffer out;
+    auto const count = static_cast<std::size_t>(
+        std::distance(asio::buffer_sequence_begin(buffers), asio::buffer_sequence_end(buffers)));
+    if (count == 1) {
+      out = *asio::buffer_sequence_begin(buffers);
+    } else {
+      gathered_.resize(std::min<std::size_t>(asio::buffer_size(buffers), 16 * 1024));
+      gathered_.resize(asio::buffer_copy(asio::buffer(gathered_), buffers));
+      out = asio::buffer(gathered_);
+    }
+    return asio::async_initiate<Token, void(boost::system::error_code, std::size_t)>(
+        [this](auto handler, asio::const_buffer b) {
+          c_->async_write_some(b, [h = std::move(handler)](detail::io_status s, boost::system::error_code ec,
+                                                           std::size_t n) mutable {
+            std::move(h)(local_error(s, ec), n);
+          });
+        },
+        token, out);
+  }
+
+ private:
+  std::unique_ptr<detail::tls_connection> c_;
+  std::string gathered_;
+};
+
+/// Handshake or shutdown of a tls_connection, as an operation with a completion token.
+template <class Token>
+auto tls_handshake(detail::tls_connection& c, Token&& token) {
+  return asio::async_initiate<Token, void(boost::system::error_code)>(
+      [&c](auto handler) {
+        c.async_handshake([h = std::move(handler)](detail::io_status s, boost::system::error_code ec) mutable {
+          std::move(h)(local_error(s, ec));
+        });
+      },
+      token);
+}
+template <class Token>
+auto tls_shutdown(detail::tls_connection& c, Token&& token) {
+  return asio::async_initiate<Token, void(boost::system::error_code)>(
+      [&c](auto handler) {
+        c.async_shutdown([h = std::move(handler)](detail::io_status s, boost::system::error_code ec) mutable {
+          std::move(h)(local_error(s, ec));
+        });
+      },
+      token);
 }
 
 /// The path part of an origin-form target ("/a/b?x" → "/a/b").
@@ -181,6 +270,7 @@ bhttp::request<bhttp::string_body> build_request(const fetch_state& st, const ta
   auto const cookies = st.jar->cookie_header(url.host, target_path(url.target), url.https,
                                              static_cast<std::int64_t>(std::time(nullptr)));
   if (!cookies.empty()) req.set(bhttp::field::cookie, cookies);
+  if (st.opt.decode_content) req.set(bhttp::field::accept_encoding, "gzip, deflate");
   if (!hr.content_type.empty()) req.set(bhttp::field::content_type, hr.content_type);
   if (!hr.body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
     req.body() = hr.body;
@@ -252,7 +342,7 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
                     "the response head is larger than " + std::to_string(st.opt.header_limit) +
                         " bytes");
       }
-      if (ec == bhttp::error::end_of_stream || ec == ssl::error::stream_truncated) {
+      if (ec == bhttp::error::end_of_stream) {
         throw error(exit_code::malformed_reply, "the server closed the connection without replying");
       }
       if (ec == bhttp::error::partial_message) {
@@ -302,64 +392,133 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
     throw error(exit_code::http_error, "the server answered " + out.head.status_line().substr(9));
   }
 
-  std::unique_ptr<char[]> chunk(new char[chunk_size]);
-  std::uint64_t total = 0;
-  while (!p->is_done()) {
-    p->get().body().data = chunk.get();
-    p->get().body().size = chunk_size;
-    st.arm(lowest, idle);
-    auto [ec, n] = co_await bhttp::async_read(stream, buffer, *p, tok);
-    if (ec == bhttp::error::need_buffer) ec = {};
-    std::size_t const got = chunk_size - p->get().body().size;
-    if (got > 0) {
-      total += got;
-      out.head.body_bytes = total;
-      if (st.opt.on_body) st.opt.on_body(std::string_view(chunk.get(), got));
+  // --compressed: undo gzip / deflate as the body streams in.
+  std::optional<content_decoder> decoder;
+  if (st.opt.decode_content && !head_only) {
+    if (const auto* ce = out.head.find("content-encoding")) {
+      auto codings = parse_content_encoding(*ce);
+      if (!codings) {
+        st.info("Content-Encoding '" + *ce + "' is not gzip or deflate; the body is kept as sent");
+      } else if (!codings->empty()) {
+        decoder.emplace(std::move(*codings));
+      }
     }
-    if (!ec) continue;
-    if (ec == ssl::error::stream_truncated && p->need_eof()) {
-      // A TLS peer that closes without close_notify ends a read-to-close body anyway.
-      boost::system::error_code eof_ec;
-      p->put_eof(eof_ec);
-      if (!eof_ec) break;
-    }
-    if (ec == beast::error::timeout) throw st.timed_out("reading the body", idle);
-    std::string expected;
-    if (const auto* cl = out.head.find("content-length")) expected = " of " + *cl;
-    if (ec == bhttp::error::partial_message || ec == ssl::error::stream_truncated ||
-        !is_http_error(ec)) {
-      throw error(exit_code::partial_body, "the body was cut short after " + std::to_string(total) +
-                                               expected + " bytes (" + ec.message() + ")");
-    }
-    throw error(exit_code::malformed_reply, "malformed body from the server: " + ec.message());
   }
+  std::uint64_t delivered = 0;
+  content_decoder::sink const to_sink = [&](std::string_view d) {
+    delivered += d.size();
+    if (st.opt.on_body) st.opt.on_body(d);
+  };
+  auto const deliver = [&](std::string_view data) {
+    if (decoder) {
+      decoder->write(data, to_sink);
+    } else {
+      to_sink(data);
+    }
+  };
+  std::optional<std::uint64_t> total;
+  if (auto const cl = p->content_length()) total = *cl;
+  std::uint64_t received = 0;  // body bytes as sent (before decoding)
+  auto const progress = [&] {
+    if (st.opt.on_progress) st.opt.on_progress(received, total);
+  };
+  auto const body_failure = [&](boost::system::error_code ec) -> error {
+    if (ec == beast::error::timeout) return st.timed_out("reading the body", idle);
+    if (ec == asio::error::eof) ec = bhttp::error::partial_message;
+    std::string expected;
+    if (total) expected = " of " + std::to_string(*total);
+    if (ec == bhttp::error::partial_message || !is_http_error(ec)) {
+      return error(exit_code::partial_body, "the body was cut short after " + std::to_string(received) +
+                                                expected + " bytes (" + ec.message() + ")");
+    }
+    return error(exit_code::malformed_reply, "malformed body from the server: " + ec.message());
+  };
+
+  std::unique_ptr<char[]> chunk(new char[chunk_size]);
+  if (!p->is_done()) progress();
+  if (!p->is_done() && total && !p->chunked()) {
+    // A Content-Length body is plain bytes up to a known count, so it bypasses the parser:
+    // read straight into the array (one copy fewer) and hand it on in large pieces.
+    std::uint64_t remaining = *total;
+    if (auto const early = buffer.data(); early.size() > 0) {  // read along with the head
+      auto const take = static_cast<std::size_t>(std::min<std::uint64_t>(early.size(), remaining));
+      received += take;
+      remaining -= take;
+      deliver(std::string_view(static_cast<const char*>(early.data()), take));
+      buffer.consume(take);
+      progress();
+    }
+    std::size_t filled = 0;
+    while (remaining > 0) {
+      auto const room = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size - filled, remaining));
+      st.arm(lowest, idle);
+      auto [ec, n] = co_await stream.async_read_some(asio::buffer(chunk.get() + filled, room), tok);
+      filled += n;
+      received += n;
+      remaining -= n;
+      if (n > 0) progress();
+      // TLS gives at most one 16 KiB record per read: gather them into large writes.
+      if (!ec && remaining > 0 && filled < chunk_size / 2) continue;
+      if (filled > 0) deliver(std::string_view(chunk.get(), std::exchange(filled, 0)));
+      if (ec) throw body_failure(ec);
+    }
+  } else {
+    while (!p->is_done()) {
+      p->get().body().data = chunk.get();
+      p->get().body().size = chunk_size;
+      st.arm(lowest, idle);
+      auto [ec, n] = co_await bhttp::async_read_some(stream, buffer, *p, tok);
+      if (ec == bhttp::error::need_buffer) ec = {};
+      std::size_t const got = chunk_size - p->get().body().size;
+      if (got > 0) {
+        received += got;
+        deliver(std::string_view(chunk.get(), got));
+        progress();
+      }
+      if (!ec) continue;
+      throw body_failure(ec);
+    }
+  }
+  if (decoder) decoder->finish();
+  out.head.body_bytes = delivered;
   if (st.opt.fail_after_body && out.head.status >= 400) {
     throw error(exit_code::http_error, "the server answered " + out.head.status_line().substr(9));
   }
   co_return out;
 }
 
-/// Resolves and connects within the connect timeout.
-asio::awaitable<beast::tcp_stream> connect(fetch_state& st, const target_url& url) {
+/// The addresses of the URL's host, by `connect_by`.
+asio::awaitable<detail::endpoints> addresses(fetch_state& st, const target_url& url,
+                                             steady::time_point connect_by) {
+  if (!st.opt.resolve && url.host_is_address) {
+    // An IP literal needs no lookup, and no thread.
+    boost::system::error_code ec;
+    auto const addr = asio::ip::make_address(url.host, ec);
+    if (!ec) {
+      if ((st.opt.ip_version == 4 && !addr.is_v4()) || (st.opt.ip_version == 6 && !addr.is_v6())) {
+        throw error(exit_code::cannot_resolve, "cannot resolve '" + url.host + "' as IPv" +
+                                                   std::to_string(st.opt.ip_version) +
+                                                   ": it is an IPv" + (addr.is_v4() ? "4" : "6") +
+                                                   " address");
+      }
+      co_return detail::endpoints{tcp::endpoint(addr, url.port)};
+    }
+  }
+  resolve_function fn = st.opt.resolve;
+  if (!fn) fn = detail::system_resolve;
+  auto found = co_await detail::lookup(std::move(fn), url.host, url.port, st.opt.ip_version, connect_by);
+  if (!found) throw st.timed_out("looking up '" + url.host + "'", st.opt.connect_timeout);
+  co_return std::move(*found);
+}
+
+/// Resolves and connects by `connect_by` (--connect-timeout, within --max-time).
+asio::awaitable<beast::tcp_stream> connect(fetch_state& st, const target_url& url,
+                                           steady::time_point connect_by) {
   auto ex = co_await asio::this_coro::executor;
-  tcp::resolver resolver(ex);
-  std::string const service = std::to_string(url.port);
-  // One co_await per statement: GCC 12 miscompiles co_await inside ?: (it crashed here).
-  boost::system::error_code rec;
-  tcp::resolver::results_type results;
-  if (st.opt.ip_version == 4) {
-    std::tie(rec, results) = co_await resolver.async_resolve(tcp::v4(), url.host, service, tok);
-  } else if (st.opt.ip_version == 6) {
-    std::tie(rec, results) = co_await resolver.async_resolve(tcp::v6(), url.host, service, tok);
-  } else {
-    std::tie(rec, results) = co_await resolver.async_resolve(url.host, service, tok);
-  }
-  if (rec) {
-    throw error(exit_code::cannot_resolve, "cannot resolve host '" + url.host + "': " + rec.message());
-  }
+  auto const found = co_await addresses(st, url, connect_by);
   beast::tcp_stream stream(ex);
-  st.arm(stream, st.opt.connect_timeout);
-  auto [ec, ep] = co_await stream.async_connect(results, tok);
+  stream.expires_at(connect_by);
+  auto [ec, ep] = co_await stream.async_connect(found, tok);
   if (ec == beast::error::timeout) {
     throw st.timed_out("connecting to " + url.host + " port " + std::to_string(url.port),
                        st.opt.connect_timeout);
@@ -375,56 +534,23 @@ asio::awaitable<beast::tcp_stream> connect(fetch_state& st, const target_url& ur
 
 asio::awaitable<hop_result> hop(fetch_state& st, const target_url& url, const hop_request& hr,
                                 int redirects) {
-  auto stream = co_await connect(st, url);
+  // One deadline for the whole connection phase: lookup, TCP connect, TLS handshake.
+  auto const connect_by = st.deadline(st.opt.connect_timeout);
+  auto stream = co_await connect(st, url, connect_by);
   if (!url.https) {
     auto r = co_await exchange(st, stream, url, hr, redirects);
     boost::system::error_code ignored;
     stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
     co_return r;
   }
-  ssl::stream<beast::tcp_stream> tls(std::move(stream), st.tls_context());
-  if (!url.host_is_address) {
-    // SNI (the macro SSL_set_tlsext_host_name, spelled out without its C cast).
-    if (SSL_ctrl(tls.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                 const_cast<char*>(url.host.c_str())) != 1) {
-      throw error(exit_code::failure, "cannot set the TLS server name '" + url.host + "'");
-    }
-  }
-  st.tls_failure.clear();
-  if (st.opt.insecure) {
-    tls.set_verify_mode(ssl::verify_none);
-  } else {
-    tls.set_verify_mode(ssl::verify_peer);
-    tls.set_verify_callback([&st, host = url.host, check = ssl::host_name_verification(url.host)](
-                                bool preverified, ssl::verify_context& ctx) mutable {
-      if (!preverified) {
-        if (st.tls_failure.empty()) {
-          int const err = X509_STORE_CTX_get_error(ctx.native_handle());
-          st.tls_failure = X509_verify_cert_error_string(err);
-          if (err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY ||
-              err == X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN ||
-              err == X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT ||
-              err == X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT) {
-            st.tls_failure.append(" (unknown CA; use --cacert FILE, or -k to skip the check)");
-          }
-        }
-        return false;
-      }
-      if (!check(preverified, ctx)) {
-        if (st.tls_failure.empty()) {
-          st.tls_failure = "the certificate does not match the host name '" + host + "'";
-        }
-        return false;
-      }
-      return true;
-    });
-  }
-  st.arm(beast::get_lowest_layer(tls), st.opt.connect_timeout);
-  auto [ec] = co_await tls.async_handshake(ssl::stream_base::client, tok);
+  // A TLS peer that closes without close_notify reads as eof (see local_error): it ends
+  // a read-to-close body, as browsers and curl accept.
+  tls_stream tls(st.tls_client().wrap(std::move(stream), url.host, url.host_is_address));
+  tls.next_layer().expires_at(connect_by);
+  auto [ec] = co_await tls_handshake(tls.connection(), tok);
   if (ec) {
-    if (!st.tls_failure.empty()) {
-      throw error(exit_code::tls_verify,
-                  "TLS certificate verification failed for " + url.host + ": " + st.tls_failure);
+    if (auto const why = tls.connection().verify_failure(); !why.empty()) {
+      throw error(exit_code::tls_verify, "TLS certificate verification failed for " + url.host + ": " + why);
     }
     if (ec == beast::error::timeout) throw st.timed_out("the TLS handshake", st.opt.connect_timeout);
     throw error(exit_code::failure, "TLS handshake with " + url.host + " failed: " + ec.message());
@@ -432,8 +558,12 @@ asio::awaitable<hop_result> hop(fetch_state& st, const target_url& url, const ho
   st.info(st.opt.insecure ? "TLS handshake done; certificate NOT verified (-k)"
                           : "TLS handshake done; certificate verified for " + url.host);
   auto r = co_await exchange(st, tls, url, hr, redirects);
+  // Say goodbye with close_notify, so the server sees a clean end (one small write).
+  tls.next_layer().expires_at(st.deadline(tls_shutdown_bound));
+  auto [sec] = co_await tls_shutdown(tls.connection(), tok);
+  if (sec) st.info("TLS close_notify not sent: " + sec.message());
   boost::system::error_code ignored;
-  beast::get_lowest_layer(tls).socket().shutdown(tcp::socket::shutdown_both, ignored);
+  tls.next_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
   co_return r;
 }
 

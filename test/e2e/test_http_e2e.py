@@ -1,13 +1,18 @@
 #!/usr/bin/env python3
 """End-to-end tests of `netdemo http-get` against Python's own http.server, run in
 threads of this process on 127.0.0.1 port 0: file naming (index.html, no clobbering,
-NAME.part), `-o -` byte for byte, `-I`, `--fail`, redirects to another port, errors.
+NAME.part), `-o -` byte for byte, `-I`, `--fail`, redirects to another port, errors,
+`--compressed`, and the progress line on a terminal (a pty) but not in a pipe.
 
 Run alone: NETDEMO=/path/to/netdemo python3 test/e2e/test_http_e2e.py
 """
 
+import gzip
 import http.server
 import os
+import select
+import time
+import zlib
 import stat
 import socket
 import subprocess
@@ -20,6 +25,21 @@ import netdemo_harness as h  # noqa: E402
 from netdemo_harness import NetdemoTestCase  # noqa: E402
 
 BINARY = bytes(range(256)) * 1000 + b"\r\n\x00end"
+TEXT = b"".join(b"line %d of the compressed text\n" % i for i in range(20000))
+SLOW = bytes(range(256)) * 6144  # 1.5 MiB, sent in 15 pieces 30 ms apart
+
+
+def raw_deflate(data):
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    return c.compress(data) + c.flush()
+
+
+ENCODED = {
+    "/gz": ("gzip", gzip.compress(TEXT)),
+    "/deflate": ("deflate", zlib.compress(TEXT)),
+    "/rawdeflate": ("deflate", raw_deflate(TEXT)),
+    "/corrupt.gz": ("gzip", gzip.compress(TEXT)[:100] + b"garbage" * 50),
+}
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -54,9 +74,44 @@ class Handler(http.server.SimpleHTTPRequestHandler):
 
     do_PUT = do_DELETE = do_POST
 
+    def do_HEAD(self):
+        if self.path in ("/hop1", "/hop2"):  # redirects have no body anyway
+            self.do_GET()
+            return
+        super().do_HEAD()
+
     def do_GET(self):
         if self.path.startswith("/echo"):
             self.echo()
+            return
+        if self.path in ENCODED:
+            coding, body = ENCODED[self.path]
+            self.send_response(200)
+            self.send_header("Content-Encoding", coding)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if self.path == "/slow.bin":
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(SLOW)))
+            self.end_headers()
+            for at in range(0, len(SLOW), len(SLOW) // 15):
+                self.wfile.write(SLOW[at:at + len(SLOW) // 15])
+                self.wfile.flush()
+                time.sleep(0.03)
+            return
+        if self.path == "/hop1":
+            self.send_response(302)
+            self.send_header("Location", "/hop2")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path == "/hop2":
+            self.send_response(301)
+            self.send_header("Location", "/data.bin")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         if self.path == "/go":
             self.send_response(302)
@@ -253,6 +308,152 @@ class HttpGet(NetdemoTestCase):
         self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
         r = self.http_get("ftp://127.0.0.1/")
         self.assertEqual(r.returncode, 2, r.stderr)
+
+    def test_compressed(self):
+        base = "http://127.0.0.1:%d" % self.port
+        for path in ("/gz", "/deflate", "/rawdeflate"):
+            r = self.ok("--compressed", "-s", "-o", "-", base + path)
+            self.assertEqual(r.stdout, TEXT, path)
+        # Without --compressed the body is saved as sent.
+        r = self.ok("-s", "-o", "-", base + "/gz")
+        self.assertEqual(r.stdout, ENCODED["/gz"][1])
+        r = self.ok("--compressed", base + "/gz")
+        self.assertEqual(self.read("gz"), TEXT)
+        self.assertIn(b"Content-Encoding: gzip\r\n", r.stdout)
+        self.assertIn(b"Saved %d bytes to 'gz'" % len(TEXT), r.stderr)
+        # The request asks for it.
+        e = self.ok("--compressed", "-s", "-o", "-", base + "/echo")
+        self.assertIn(b"Accept-Encoding: gzip, deflate\n", e.stdout)
+
+    def test_corrupt_compressed_body(self):
+        r = self.http_get("--compressed", "http://127.0.0.1:%d/corrupt.gz" % self.port)
+        self.assertEqual(r.returncode, 8, r.stderr)
+        self.assertIn(b"the gzip data in the body is corrupt", r.stderr)
+        self.assertIn(b"corrupt.gz.part", r.stderr)
+
+    def test_heads_of_every_hop(self):
+        url = "http://127.0.0.1:%d/hop1" % self.port
+        r = self.ok("-I", url)
+        heads = r.stdout.split(b"\r\n\r\n")
+        self.assertEqual(len(heads), 4, r.stdout)  # three heads, then nothing
+        self.assertTrue(heads[0].startswith(b"HTTP/1.0 302"), heads[0])
+        self.assertTrue(heads[1].startswith(b"HTTP/1.0 301"), heads[1])
+        self.assertTrue(heads[2].startswith(b"HTTP/1.0 200"), heads[2])
+        i = self.ok("-i", "-s", "-o", "-", url)
+        self.assertTrue(i.stdout.startswith(b"HTTP/1.0 302"), i.stdout[:100])
+        self.assertTrue(i.stdout.endswith(b"\r\n\r\n" + BINARY))
+        self.assertEqual(i.stdout.count(b"HTTP/1.0 "), 3)
+        # Without -i only the final head is printed.
+        d = self.ok(url)
+        self.assertEqual(d.stdout.count(b"HTTP/1.0 "), 1)
+
+    def test_head_to_a_file(self):
+        r = self.ok("-I", "-o", "head.txt", "http://127.0.0.1:%d/data.bin" % self.port)
+        self.assertEqual(r.stdout, b"")
+        text = self.read("head.txt")
+        self.assertTrue(text.startswith(b"HTTP/1.0 200 OK\r\n"), text)
+        self.assertTrue(text.endswith(b"\r\n\r\n"), text)
+        self.assertIn(b"'head.txt'", r.stderr)
+
+    def test_verbose_keeps_stdout(self):
+        url = "http://127.0.0.1:%d/data.bin" % self.port
+        plain = self.ok("-o", "-", url)
+        v = self.ok("-v", "-o", "-", url)
+        self.assertEqual(v.stdout, plain.stdout)
+        self.assertIn(b"> GET /data.bin HTTP/1.1\n", v.stderr)
+        self.assertIn(b"< HTTP/1.0 200 OK\n", v.stderr)
+        # The head is shown once, with "< ", not a second time bare.
+        self.assertNotIn(b"\nHTTP/1.0 200 OK", b"\n" + v.stderr)
+
+    def progress_run(self, stderr_tty, *args):
+        """Runs http-get with stderr on a pty (or a pipe); returns (exit code, stderr)."""
+        argv = [h.netdemo(), "http-get", *args]
+        if not stderr_tty:
+            r = subprocess.run(argv, cwd=self.cwd, capture_output=True, stdin=subprocess.DEVNULL,
+                               timeout=h.QUICK * 2, preexec_fn=h._die_with_parent)
+            return r.returncode, r.stderr
+        master, slave = os.openpty()
+        try:
+            p = subprocess.Popen(argv, cwd=self.cwd, stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=slave,
+                                 preexec_fn=h._die_with_parent)
+        finally:
+            os.close(slave)
+        self.addCleanup(lambda: p.poll() is None and p.kill())
+        out = b""
+        deadline = time.monotonic() + h.QUICK * 2
+        try:
+            while time.monotonic() < deadline:
+                ready, _, _ = select.select([master], [], [], 0.2)
+                if not ready:
+                    if p.poll() is not None:
+                        break
+                    continue
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the process closed its side
+                    break
+                if not chunk:
+                    break
+                out += chunk
+        finally:
+            os.close(master)
+        return p.wait(timeout=h.QUICK), out
+
+    def test_progress_on_a_terminal_only(self):
+        url = "http://127.0.0.1:%d/slow.bin" % self.port
+        code, err = self.progress_run(True, "-o", "a.bin", url)
+        self.assertEqual(code, 0, err)
+        self.assertEqual(self.read("a.bin"), SLOW)
+        self.assertIn(b"\r  0%  0 B of 1.50 MiB", err)
+        self.assertRegex(err, rb"\r100%  1\.50 MiB of 1\.50 MiB  [0-9.]+ [KM]iB/s  in 0:0\d *\r\n")
+        self.assertIn(b"ETA ", err)
+        self.assertIn(b"Saved %d bytes to 'a.bin'" % len(SLOW), err)
+        # Not with -s; not when stderr is a pipe; not for a small body.
+        code, err = self.progress_run(True, "-s", "-o", "b.bin", url)
+        self.assertEqual((code, err), (0, b""))
+        code, err = self.progress_run(False, "-o", "c.bin", url)
+        self.assertEqual(code, 0, err)
+        self.assertNotIn(b"\r", err)
+        self.assertNotIn(b"%", err)
+        code, err = self.progress_run(True, "-o", "d.bin", "http://127.0.0.1:%d/data.bin" % self.port)
+        self.assertEqual(code, 0, err)
+        self.assertNotIn(b"\r ", err)
+
+    def test_https_through_the_tls_module(self):
+        # The CLI loads netdemo-tls.so from beside the executable on the first https URL.
+        import ssl
+        d = self.tempdir()
+        key, cert = os.path.join(d, "key.pem"), os.path.join(d, "cert.pem")
+        made = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+             "-nodes", "-days", "1", "-subj", "/CN=localhost",
+             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-keyout", key, "-out", cert],
+            capture_output=True, timeout=h.QUICK * 2)
+        if made.returncode != 0:
+            self.skipTest("openssl cannot make a certificate: %r" % made.stderr)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(cert, key)
+        handler = type("H", (Handler,), {"redirect_to": ""})
+
+        def make(*args, **kw):
+            return handler(*args, directory=self.root, **kw)
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make)
+        srv.daemon_threads = True
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+        t = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        t.start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        url = "https://localhost:%d/data.bin" % srv.server_address[1]
+        r = self.ok("-s", "-o", "-", "--cacert", cert, url)
+        self.assertEqual(r.stdout, BINARY)
+        r = self.http_get("-s", "-o", "-", url)
+        self.assertEqual(r.returncode, 60, r.stderr)
+        self.assertIn(b"unknown CA", r.stderr)
+        r = self.ok("-s", "-k", "-o", "-", url)
+        self.assertEqual(r.stdout, BINARY)
 
 
 if __name__ == "__main__":

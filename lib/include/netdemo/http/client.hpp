@@ -7,7 +7,7 @@
 //   netdemo::http::response r = co_await netdemo::http::fetch(std::move(o));
 //
 // Errors are netdemo::error carrying the exit code (DESIGN.md): 2 bad URL, 6 resolve,
-// 7 connect, 8 malformed reply, 18 body cut short, 22 status >= 400 with fail_on_error,
+// 7 connect, 8 malformed reply (corrupt gzip/deflate data included), 18 body cut short, 22 status >= 400 with fail_on_error,
 // 28 timeout, 47 too many redirects, 60 TLS verification; 1 anything else.
 #pragma once
 
@@ -15,15 +15,23 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
 
 namespace netdemo::http {
 
 class cookie_jar;
+
+/// A name lookup: the TCP addresses of `host` (port `port`, family 4, 6 or 0 for any),
+/// or a netdemo::error (exit 6 when the name does not resolve). It runs on a thread of
+/// its own, so it may block.
+using resolve_function = std::function<std::vector<boost::asio::ip::tcp::endpoint>(
+    const std::string& host, std::uint16_t port, int ip_version)>;
 
 /// One header field, as sent or received (original case kept).
 struct header_field {
@@ -39,7 +47,7 @@ struct response {
   std::string reason;                ///< "OK"
   std::vector<header_field> headers; ///< in the order received
   int redirects = 0;                 ///< redirects followed to get here
-  std::uint64_t body_bytes = 0;      ///< body bytes passed to the sink (filled at the end)
+  std::uint64_t body_bytes = 0;      ///< body bytes passed to the sink (decoded; filled at the end)
 
   /// "HTTP/1.1 200 OK"
   std::string status_line() const;
@@ -75,7 +83,8 @@ struct request_options {
   bool fail_after_body = false;        ///< status >= 400 → exit 22 once the body was read
   int ip_version = 0;                  ///< 4 or 6: only addresses of that family; 0: any
 
-  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};  ///< TCP connect + TLS handshake (not the name lookup: Asio 1.26 cannot cancel it)
+  /// Name lookup + TCP connect + TLS handshake of each hop, together.
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};     ///< each read/write
   std::chrono::milliseconds max_time{0};  ///< whole transfer; 0 = no limit
 
@@ -83,11 +92,25 @@ struct request_options {
   std::string ca_file;                 ///< https: trust these CAs instead of the system's
   std::size_t header_limit = 64 * 1024; ///< bytes of response head accepted
 
+  /// --compressed: send "Accept-Encoding: gzip, deflate" and decode a gzip or deflate
+  /// body before on_body sees it. Off: the body is passed on as the server sent it.
+  bool decode_content = false;
+
+  /// The name lookup. Empty: getaddrinfo. It runs on a thread that a timeout abandons
+  /// (Asio 1.26's resolver cannot be cancelled once getaddrinfo runs); an IP literal
+  /// needs no lookup and no thread.
+  resolve_function resolve;
+
   /// Every response head (redirects included), before its body; `final` is false for a
   /// redirect that will be followed.
   std::function<void(const response&, bool final)> on_response;
-  /// The final response's body, chunk by chunk (at most 64 KiB each).
+  /// The final response's body, chunk by chunk (at most 256 KiB each), decoded when
+  /// decode_content is set.
   std::function<void(std::string_view)> on_body;
+  /// The final response's body as it arrives: bytes received so far (as sent, before
+  /// decoding) and the Content-Length when there is one. First called with 0 when the
+  /// body starts.
+  std::function<void(std::uint64_t received, std::optional<std::uint64_t> total)> on_progress;
   /// Each request head as sent (for -v).
   std::function<void(std::string_view)> on_request;
   /// Progress notes ("Connected to ...", "TLS ...", "Redirect to ...") for -v.
