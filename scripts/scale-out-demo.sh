@@ -41,10 +41,12 @@ while [ $# -gt 0 ]; do
 done
 if $quick; then duration="${duration:-4}" kill_at="${kill_at:-2}" restart_after=1.5 bench2_d=1
 else duration="${duration:-10}" kill_at="${kill_at:-3}" restart_after=3 bench2_d=2; fi
-[[ "$servers" =~ ^[0-9]+$ ]] && [ "$servers" -ge 2 ] && [ "$servers" -le 20 ] \
-  || { echo "scale-out-demo: --servers must be 2 to 20" >&2; exit 2; }
-[[ "$conns" =~ ^[0-9]+$ ]] && [ "$conns" -ge 1 ] \
-  || { echo "scale-out-demo: --connections must be a positive number" >&2; exit 2; }
+if ! [[ "$servers" =~ ^[0-9]+$ ]] || [ "$servers" -lt 2 ] || [ "$servers" -gt 20 ]; then
+  echo "scale-out-demo: --servers must be 2 to 20" >&2; exit 2
+fi
+if ! [[ "$conns" =~ ^[0-9]+$ ]] || [ "$conns" -lt 1 ]; then
+  echo "scale-out-demo: --connections must be a positive number" >&2; exit 2
+fi
 awk -v d="$duration" -v k="$kill_at" -v w="$warmup" \
   'BEGIN { exit !(d+0 >= 2 && k+0 > 0 && k+0 <= w+d-1.5) }' \
   || { echo "scale-out-demo: need --duration >= 2 and 0 < --kill-at <= duration - 0.5" >&2; exit 2; }
@@ -74,6 +76,7 @@ fi
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/netdemo-scale-out.XXXXXX")"
 declare -A pids=()   # name -> pid, for processes not yet reaped (so the pid cannot be reused)
 result=3
+# shellcheck disable=SC2317  # called by the traps
 cleanup() {
   local name pid
   for name in "${!pids[@]}"; do kill -TERM "${pids[$name]}" 2>/dev/null || true; done
@@ -87,6 +90,7 @@ cleanup() {
   else say "(files kept in $tmp)"; fi
 }
 trap cleanup EXIT
+# shellcheck disable=SC2317
 on_signal() { exit "$1"; }
 trap 'on_signal 130' INT
 trap 'on_signal 143' TERM
@@ -101,6 +105,7 @@ sleep_until() { sleep "$(awk -v a="$1" -v b="$EPOCHREALTIME" 'BEGIN { d = a - b;
 declare -A port_of=()
 start_server() {
   local name=$1 port=$2 log=$3
+  : >"$log"
   "$nd" tcp-server --host 127.0.0.1 --port "$port" --role "$role" >"$log" 2>&1 &
   pids[$name]=$!
   for _ in $(seq 100); do
