@@ -117,10 +117,10 @@ if has_step echo && $peers_ok; then
   say "1/6 echo S1-S4: netdemo beside $PEERS ($ROUNDS rounds)"
   peers="$PEERS"
   [ "$peers" = all ] && peers=""
-  RESULTS_DIR="$OUT/echo" ROUNDS="$ROUNDS" DURATION="$DURATION" ${peers:+SERVERS="$peers"} \
-    BUILD_DIR="$peer_build" \
-    EXTRA_SERVER="name=netdemo;tcp=$nd tcp-server --port {port} --host {host} --role echo -q --max-conns 100000;udp=$nd udp-server --port {port} --host {host} --role echo" \
-    "$BENCH_DIR/run_echo.sh" >"$OUT/echo.log" 2>&1 || say "run_echo.sh failed (see $OUT/echo.log)"
+  echo_env=(RESULTS_DIR="$OUT/echo" ROUNDS="$ROUNDS" DURATION="$DURATION" BUILD_DIR="$peer_build"
+            EXTRA_SERVER="name=netdemo;tcp=$nd tcp-server --port {port} --host {host} --role echo -q --max-conns 100000;udp=$nd udp-server --port {port} --host {host} --role echo")
+  [ -n "$peers" ] && echo_env+=(SERVERS="$peers")
+  env "${echo_env[@]}" "$BENCH_DIR/run_echo.sh" >"$OUT/echo.log" 2>&1 || say "run_echo.sh failed (see $OUT/echo.log)"
   {
     echo "### Echo, S1-S4 (\`run_echo.sh\`)"
     echo
@@ -131,20 +131,26 @@ fi
 
 if has_step hello; then
   say "2/6 hello vs echo, netdemo bench tcp -c 50 -m 64"
-  for role in echo hello; do
-    start_server 0 "$nd" tcp-server --port "{port}" --role "$role" -q
-    bench_runs "role-$role" 1 tcp -p "$srv_port" --role "$role" -c 50 -m 64
-    stop_server
+  rows=""
+  # Without pipelining the generator's core is the limit; with 16 messages in flight per
+  # connection the server's own per-message cost (framing, formatting) decides.
+  for pipeline in 1 16; do
+    for role in echo hello; do
+      start_server 0 "$nd" tcp-server --port "{port}" --role "$role" -q
+      bench_runs "role-$role-p$pipeline" 1 tcp -p "$srv_port" --role "$role" -c 50 -m 64 --pipeline "$pipeline"
+      stop_server
+    done
+    e=$(median_of msgs_per_s "$OUT"/role-echo-p$pipeline.r*.json)
+    hl=$(median_of msgs_per_s "$OUT"/role-hello-p$pipeline.r*.json)
+    rows+="| $pipeline | echo | $e | $(median_of client_cpu "$OUT"/role-echo-p$pipeline.r*.json) | 1.00 |"$'\n'
+    rows+="| $pipeline | hello | $hl | $(median_of client_cpu "$OUT"/role-hello-p$pipeline.r*.json) | $(ratio "$hl" "$e") |"$'\n'
   done
-  e=$(median_of msgs_per_s "$OUT"/role-echo.r*.json)
-  hl=$(median_of msgs_per_s "$OUT"/role-hello.r*.json)
   {
-    echo "### Text role cost: hello vs echo (\`netdemo bench tcp -c 50 -m 64\`)"
+    echo "### Text role cost: hello vs echo (\`netdemo bench tcp -c 50 -m 64 --pipeline N\`)"
     echo
-    echo "| role | msg/s (median of $ROUNDS) | p99 latency (us) | ratio to echo |"
-    echo "|---|---|---|---|"
-    echo "| echo | $e | $(median_of lat_us.p99 "$OUT"/role-echo.r*.json) | 1.00 |"
-    echo "| hello | $hl | $(median_of lat_us.p99 "$OUT"/role-hello.r*.json) | $(ratio "$hl" "$e") |"
+    echo "| pipeline | role | msg/s (median of $ROUNDS) | generator CPU (cores) | ratio to echo |"
+    echo "|---|---|---|---|---|"
+    printf '%s' "$rows"
     echo
   } >>"$report"
 fi
@@ -181,9 +187,10 @@ if has_step c10k; then
   if $peers_ok; then
     c10k_peers="$PEERS"
     [ "$c10k_peers" = all ] && c10k_peers=""
-    RESULTS_DIR="$OUT/c10k" ${c10k_peers:+C10K_SERVERS="$c10k_peers"} BUILD_DIR="$peer_build" \
-      EXTRA_SERVER="name=netdemo;tcp=$nd tcp-server --port {port} --host {host} --role echo -q --max-conns 100000" \
-      "$BENCH_DIR/c10k.sh" >"$OUT/c10k.log" 2>&1 || say "c10k.sh failed (see $OUT/c10k.log)"
+    c10k_env=(RESULTS_DIR="$OUT/c10k" BUILD_DIR="$peer_build"
+              EXTRA_SERVER="name=netdemo;tcp=$nd tcp-server --port {port} --host {host} --role echo -q --max-conns 100000")
+    [ -n "$c10k_peers" ] && c10k_env+=(C10K_SERVERS="$c10k_peers")
+    env "${c10k_env[@]}" "$BENCH_DIR/c10k.sh" >"$OUT/c10k.log" 2>&1 || say "c10k.sh failed (see $OUT/c10k.log)"
   fi
   for role in echo hello; do
     start_server 0 "$nd" tcp-server --port "{port}" --role "$role" -q --max-conns 100000

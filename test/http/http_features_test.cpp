@@ -2,7 +2,7 @@
 // TLS close_notify, against the scripted in-process server on 127.0.0.1:0.
 #include "netdemo/http/client.hpp"
 
-#include <zlib.h>
+#include "http/zlib_samples.hpp"
 
 #include <future>
 #include <thread>
@@ -15,20 +15,7 @@ using namespace http_test;
 
 namespace {
 
-/// zlib compression: window_bits 15 = zlib, -15 = raw deflate, 31 = gzip.
-std::string compress(const std::string& in, int window_bits) {
-  z_stream zs{};
-  REQUIRE(deflateInit2(&zs, 6, Z_DEFLATED, window_bits, 8, Z_DEFAULT_STRATEGY) == Z_OK);
-  std::string out(deflateBound(&zs, static_cast<uLong>(in.size())) + 64, '\0');
-  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
-  zs.avail_in = static_cast<uInt>(in.size());
-  zs.next_out = reinterpret_cast<Bytef*>(out.data());
-  zs.avail_out = static_cast<uInt>(out.size());
-  REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
-  out.resize(zs.total_out);
-  deflateEnd(&zs);
-  return out;
-}
+using test_support::compress;
 
 std::string with_length(const std::string& extra_fields, const std::string& body) {
   return "HTTP/1.1 200 OK\r\n" + extra_fields + "Content-Length: " + std::to_string(body.size()) +
