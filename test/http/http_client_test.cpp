@@ -478,3 +478,28 @@ TEST_CASE("https fetch: a redirect from https to http drops Authorization", "[ht
   CHECK(secure.requests.at(0).find("Authorization: Bearer tok\r\n") != std::string::npos);
   CHECK(plain.requests.at(0).find("Authorization") == std::string::npos);
 }
+
+TEST_CASE("http fetch: http redirected to https with a chunked page (the www.sina.com.cn shape)",
+          "[http][tls]") {
+  test_pki pki;
+  if (!pki.ok) {
+    WARN("skipped: the openssl command could not make test certificates");
+    return;
+  }
+  asio::io_context ioc;
+  auto good_ctx = pki.server_context("good");
+  script_server secure(ioc, always("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                                   "6\r\n<html>\r\n7\r\n</html>\r\n0\r\n\r\n"), &good_ctx);
+  std::string const target = "https://localhost:" + std::to_string(secure.port()) + "/";
+  script_server plain(ioc, always("HTTP/1.1 302 Moved Temporarily\r\nLocation: " + target +
+                                  "\r\nContent-Length: 0\r\n\r\n"));
+  auto o = opts(plain.url());
+  o.ca_file = pki.ca();
+  auto r = run_fetch(ioc, std::move(o));
+  INFO(r.message);
+  REQUIRE(r.code == 0);
+  CHECK(r.body == "<html></html>");
+  REQUIRE(secure.requests.size() == 1);
+  CHECK(secure.requests.at(0).find("Host: localhost:" + std::to_string(secure.port()) + "\r\n") !=
+        std::string::npos);
+}
