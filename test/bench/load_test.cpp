@@ -209,7 +209,9 @@ TEST_CASE("bench: stream-style window, two threads", "[bench][load]") {
   o.threads = 2;
   auto const r = run(o);
   require_clean(r);
-  CHECK(r.bytes_received >= r.messages * 16384);
+  // A chunk that was partly received before measuring began counts as a message in the
+  // window but only with the rest of its bytes: allow one chunk per connection.
+  CHECK(r.bytes_received + o.connections * 16384 >= r.messages * 16384);
 }
 
 TEST_CASE("bench: a server that flips a byte is caught", "[bench][load]") {
