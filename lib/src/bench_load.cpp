@@ -22,6 +22,7 @@
 
 #include "netdemo/exit_codes.hpp"
 #include "netdemo/net/endpoints.hpp"
+#include "netdemo/net/would_block.hpp"
 #include "netdemo/text.hpp"
 
 namespace netdemo::bench {
@@ -332,7 +333,7 @@ class worker {
     if (counting()) stats_.bytes_sent.add(k * size);
     boost::system::error_code ec;
     std::size_t const n = c.socket.write_some(asio::buffer(c.wbuf.data(), k * size), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    if (net::would_block(ec)) {
       ec.clear();
     } else if (ec) {
       stats_.reset.add();
@@ -397,7 +398,7 @@ class worker {
       if (c.broken || c.stopping) break;  // counted already, or the run is over
       std::size_t n = 0;
       if (!ec) n = c.socket.read_some(asio::buffer(c.rbuf), ec);
-      if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      if (net::would_block(ec)) {
         wait_readable(c);
         return;
       }

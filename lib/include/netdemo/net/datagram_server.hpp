@@ -17,6 +17,7 @@
 #include "netdemo/net/endpoints.hpp"
 #include "netdemo/net/limits.hpp"
 #include "netdemo/net/log.hpp"
+#include "netdemo/net/would_block.hpp"
 
 namespace netdemo::net {
 
@@ -66,7 +67,7 @@ class datagram_server {
       for (int burst = 0; burst < 64 && !stopping_; ++burst) {
         endpoint_type from;
         std::size_t const n = socket_.receive_from(asio::buffer(in_buf_), from, 0, ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) break;
+        if (would_block(ec)) break;
         if (ec) {
           // ICMP errors from earlier replies surface here; they end nothing.
           report(event_kind::warning, {}, "receive failed: " + ec.message());
@@ -121,7 +122,7 @@ class datagram_server {
     }
     boost::system::error_code ec;
     socket_.send_to(asio::buffer(out_), from, 0, ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) return true;
+    if (would_block(ec)) return true;
     replied(ec, in.size(), from);
     return false;
   }

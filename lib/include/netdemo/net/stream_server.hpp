@@ -33,6 +33,7 @@
 #include "netdemo/net/endpoints.hpp"
 #include "netdemo/net/limits.hpp"
 #include "netdemo/net/log.hpp"
+#include "netdemo/net/would_block.hpp"
 #include "netdemo/proto/handlers.hpp"
 
 namespace netdemo::net {
@@ -377,7 +378,7 @@ class stream_server {
         }
         // Read into the server's buffer, shared by all sessions: an idle session owns none.
         std::size_t const n = s.socket.read_some(asio::buffer(in_buf_), ec);
-        if (ec == asio::error::would_block || ec == asio::error::try_again) {
+        if (would_block(ec)) {
           if (last) s.handler.on_pause(out);
           continue;
         }
@@ -415,7 +416,7 @@ class stream_server {
         while (!ec) {
           std::tie(ec) = co_await wait_readable(s);
           if (!ec) s.socket.read_some(asio::buffer(in_buf_), ec);
-          if (ec == asio::error::would_block || ec == asio::error::try_again) ec.clear();
+          if (would_block(ec)) ec.clear();
         }
         lingers_.remove(s);
       }
@@ -451,7 +452,7 @@ class stream_server {
   bool write_now(session& s, std::string_view out) {
     boost::system::error_code ec;
     std::size_t written = s.socket.write_some(asio::buffer(out), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+    if (would_block(ec)) {
       written = 0;
       ec.clear();
     }
