@@ -158,6 +158,15 @@ asio::awaitable<void> altered_echo(tcp::socket& s, std::function<int(std::uint64
   }
 }
 
+/// A session that reads everything and never answers.
+asio::awaitable<void> never_answer(tcp::socket& s) {
+  char buf[4096];
+  for (;;) {
+    auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    if (ec) co_return;
+  }
+}
+
 void require_clean(const result& r) {
   INFO("first error: " << r.first_error);
   REQUIRE(r.messages > 0);
@@ -311,13 +320,7 @@ TEST_CASE("bench: a server that closes early is counted, and reconnected to", "[
 
 TEST_CASE("bench: a server that stops answering times out", "[bench][load]") {
   background_server server;
-  server.start_tcp([](tcp::socket& s) -> asio::awaitable<void> {
-    char buf[4096];
-    for (;;) {  // read, never answer
-      auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-    }
-  });
+  server.start_tcp(never_answer);
   auto o = quick(transport::tcp, server.port());
   o.timeout = 150ms;
   auto const r = run(o);
@@ -391,13 +394,7 @@ TEST_CASE("bench: cancel ends the run early", "[bench][load]") {
 
 TEST_CASE("bench: after a cancel, a reply still in flight is abandoned, not an error", "[bench][load]") {
   background_server server;
-  server.start_tcp([](tcp::socket& s) -> asio::awaitable<void> {
-    char buf[4096];
-    for (;;) {  // read, never answer
-      auto [ec, n] = co_await s.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
-      if (ec) co_return;
-    }
-  });
+  server.start_tcp(never_answer);
   auto o = quick(transport::tcp, server.port());
   o.duration = 60s;
   o.timeout = 30s;
