@@ -403,3 +403,85 @@ TEST_CASE("graceful stop still answers a bare word waiting for its pause", "[tcp
   CHECK(got == "Hello, Michael!");
   CHECK(log.count(event_kind::closed, "shutdown") == 1);
 }
+
+TEST_CASE("a busy session reads into a buffer of its own and gives it back when quiet",
+          "[tcp][busy]") {
+  asio::io_context ioc;
+  event_log log;
+  auto limits = fast_limits();
+  limits.idle_timeout = 2s;  // the sweep runs every 500 ms
+  auto server = tcp_server(ioc, hello_handler({}, 1024), limits, log);
+  std::vector<std::size_t> busy;
+  std::string first;
+  std::string second;
+  run_with_server(ioc, server, [&]() -> asio::awaitable<void> {
+    auto s = co_await connect_to(server.local_endpoints().front());
+    co_await read_at_least(s, 8);
+    busy.push_back(server.busy_session_count());  // greeted, no input yet: waits without
+    co_await write_all(s, "a\n");
+    first = co_await read_at_least(s, 10);
+    busy.push_back(server.busy_session_count());  // had input: reads into its own buffer
+    co_await sleep_for(1200ms);                    // quiet for two sweeps
+    busy.push_back(server.busy_session_count());
+    co_await write_all(s, "b\n");
+    second = co_await read_at_least(s, 10);
+    busy.push_back(server.busy_session_count());
+  }());
+  CHECK(first == "Hello, a!\n");
+  CHECK(second == "Hello, b!\n");
+  CHECK(busy == std::vector<std::size_t>{0, 1, 0, 1});
+  CHECK(log.count(event_kind::closed, "shutdown") == 1);  // not closed by the cooling
+  CHECK(log.count(event_kind::closed) == 1);
+}
+
+TEST_CASE("more busy sessions than read buffers: every one is answered", "[tcp][busy]") {
+  using server_type = stream_server<tcp, echo_stream_handler>;
+  constexpr std::size_t clients = server_type::busy_sessions_max + 6;
+  asio::io_context ioc;
+  event_log log;
+  auto server = tcp_server(ioc, echo_stream_handler{}, fast_limits(), log);
+  std::size_t wrong = 0;
+  std::size_t most_busy = 0;
+  run_with_server(ioc, server, [&]() -> asio::awaitable<void> {
+    std::vector<tcp::socket> socks;
+    for (std::size_t i = 0; i < clients; ++i) {
+      socks.push_back(co_await connect_to(server.local_endpoints().front()));
+    }
+    for (int round = 0; round < 10; ++round) {
+      for (std::size_t i = 0; i < clients; ++i) {
+        co_await write_all(socks[i], "msg " + std::to_string(i) + " " + std::to_string(round) + "\n");
+      }
+      for (std::size_t i = 0; i < clients; ++i) {
+        std::string const want = "msg " + std::to_string(i) + " " + std::to_string(round) + "\n";
+        if (co_await read_at_least(socks[i], want.size()) != want) ++wrong;
+      }
+      most_busy = std::max(most_busy, server.busy_session_count());
+    }
+  }(), 20s);
+  CHECK(wrong == 0);
+  CHECK(most_busy == server_type::busy_sessions_max);
+  CHECK(server.busy_session_count() == 0);  // every session gave its buffer back
+  CHECK(log.count(event_kind::closed) == clients);
+}
+
+TEST_CASE("graceful stop answers what reached a busy session's pending read", "[tcp][stop][busy]") {
+  asio::io_context ioc;
+  event_log log;
+  auto server = tcp_server(ioc, hello_handler({}, 1024), fast_limits(), log);
+  std::size_t busy = 0;
+  std::string got;
+  run_with_server(ioc, server, [&]() -> asio::awaitable<void> {
+    auto s = co_await connect_to(server.local_endpoints().front());
+    co_await write_all(s, "first\n");
+    co_await read_at_least(s, 8 + 14);  // "Welcome!" "Hello, first!\n"
+    busy = server.busy_session_count();
+    // Written and stopped with no turn of the loop in between: the server's read is
+    // still pending when the stop cancels it.
+    s.write_some(asio::buffer(std::string_view("late\n")));
+    server.stop(5s);
+    got = co_await read_all(s);
+  }(), 10s, 5s);
+  CHECK(busy == 1);
+  CHECK(got == "Hello, late!\n");
+  CHECK(log.count(event_kind::closed, "shutdown") == 1);
+}

@@ -28,6 +28,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/intrusive/list.hpp>
 
+#include "netdemo/net/detail/buffer_pool.hpp"
 #include "netdemo/net/detail/fifo_deadlines.hpp"
 #include "netdemo/net/detail/session_task.hpp"
 #include "netdemo/net/endpoints.hpp"
@@ -80,6 +81,7 @@ class stream_server {
         grace_timer_(acceptors_.front().get_executor()),
         pauses_(acceptors_.front().get_executor(), limits_.pause, &pause_expired),
         lingers_(acceptors_.front().get_executor(), linger, &linger_expired),
+        busy_buffers_(read_chunk, busy_sessions_max),
         in_buf_(read_chunk) {}
 
   stream_server(const stream_server&) = delete;
@@ -169,6 +171,12 @@ class stream_server {
   /// Sessions open right now.
   std::size_t session_count() const noexcept { return session_count_; }
 
+  /// Sessions reading into a buffer of their own right now (busy ones; see `serve`).
+  std::size_t busy_session_count() const noexcept { return busy_buffers_.lent(); }
+
+  /// The most sessions that read into a buffer of their own at one time.
+  static constexpr std::size_t busy_sessions_max = 64;
+
  private:
   /// Starts a session already counted in `open_`.
   void start_session(session_socket socket, std::string peer) {
@@ -205,6 +213,8 @@ class stream_server {
     std::string peer;
     Handler handler;
     std::string pending;  // output the kernel would not take at once
+    detail::buffer_pool::buffer buffer;  // while busy: the buffer its reads go to
+    detail::io_result io;                // of the last operation awaited
     std::chrono::steady_clock::time_point last_input = std::chrono::steady_clock::now();
     std::string_view reason = "eof";
     std::uint64_t bytes_in = 0;
@@ -213,6 +223,7 @@ class stream_server {
     std::chrono::steady_clock::time_point deadline;
     session_state state = session_state::reading;
     bool timed_out = false;  // the pause passed (set before the wait is cancelled)
+    bool cooling = false;    // the sweep cancelled its read to take `buffer` back
   };
 
   static void pause_expired(session& s) {
@@ -313,9 +324,14 @@ class stream_server {
       co_await sweep_timer_.async_wait(asio::as_tuple(asio::use_awaitable));
       auto const now = std::chrono::steady_clock::now();
       for (auto& s : sessions_) {
+        boost::system::error_code ignored;
         if (now - s.last_input >= limits_.idle_timeout && s.reason == "eof") {
           s.reason = "idle";
-          boost::system::error_code ignored;
+          s.socket.cancel(ignored);
+        } else if (s.buffer && !s.cooling && s.state == session_state::reading &&
+                   now - s.last_input >= interval) {
+          // Quiet for a sweep: it goes back to waiting without a buffer.
+          s.cooling = true;
           s.socket.cancel(ignored);
         }
       }
@@ -340,15 +356,16 @@ class stream_server {
       out.clear();
       s.handler.greet(out);
       bool last = false;  // close after sending `out`
+      bool busy = false;  // input came since the session last waited without a buffer
       for (;;) {
         if (!out.empty()) {
           if (!write_now(s, out)) break;
           if (!s.pending.empty()) {
             auto const before = s.state;
             s.state = session_state::writing;
-            auto [ec, n] = co_await write_pending(s);
+            co_await write_pending(s);
             s.state = before;
-            if (!finish_write(s, ec, n)) break;
+            if (!finish_write(s)) break;
           }
         }
         if (last) break;
@@ -356,28 +373,50 @@ class stream_server {
           if (s.reason == "eof") s.reason = "shutdown";
           break;
         }
+        // Two ways to wait for input. A session that has just had some borrows a buffer
+        // (while the pool has one) and keeps a read pending in it: Asio queues a read
+        // without a system call, while every readiness wait re-arms epoll (epoll_ctl).
+        // The others, and the busy ones once the sweep finds them quiet, wait for
+        // readability and then read into the server's buffer, shared by all sessions:
+        // an idle session owns no buffer. (A pending read cannot use the shared buffer:
+        // the reactor performs the reads of several sessions before any of them runs.)
+        if (busy && !s.buffer) s.buffer = busy_buffers_.take();
         // An unterminated tail becomes a message unless more bytes come within `pause`.
         bool const pausing = s.handler.wants_pause();
         s.timed_out = false;
         s.state = pausing ? session_state::pausing : session_state::reading;
         if (pausing) pauses_.add(s);
-        auto [ec] = co_await wait_readable(s);
+        if (s.buffer) {
+          co_await read_some(s);
+        } else {
+          co_await wait_readable(s);
+        }
+        auto& ec = s.io.ec;
+        bool read_done = s.buffer != nullptr;  // else the read follows the wait
         pauses_.remove(s);
         out.clear();
-        if (ec) {
+        bool const cancelled = ec == asio::error::operation_aborted;
+        if (std::exchange(s.cooling, false) && cancelled && s.reason == "eof") {
+          busy = false;
+          busy_buffers_.give_back(s.buffer);
+          continue;
+        }
+        if (cancelled || (ec && !read_done)) {
           if (pausing && s.timed_out && s.reason == "eof") {
             last = s.handler.on_pause(out) != proto::verdict::keep_open;
             if (last) s.reason = "exit";
             continue;
           }
-          if (s.reason == "eof") s.reason = ec == asio::error::operation_aborted ? "cancelled" : "reset";
+          if (s.reason == "eof") s.reason = cancelled ? "cancelled" : "reset";
           if (s.reason != "shutdown") break;
           // Stopping: what the peer sent before the stop is still answered (one read's
           // worth, a bare word included), then the session closes.
           last = true;
+          read_done = false;
         }
-        // Read into the server's buffer, shared by all sessions: an idle session owns none.
-        std::size_t const n = s.socket.read_some(asio::buffer(in_buf_), ec);
+        char* const in = s.buffer ? s.buffer.get() : in_buf_.data();
+        if (!read_done) s.io.bytes = s.socket.read_some(asio::buffer(in, read_chunk), ec);
+        std::size_t const n = s.io.bytes;
         if (would_block(ec)) {
           if (last) s.handler.on_pause(out);
           continue;
@@ -394,7 +433,8 @@ class stream_server {
         }
         s.bytes_in += n;
         s.last_input = std::chrono::steady_clock::now();
-        auto v = s.handler.on_bytes(std::string_view(in_buf_.data(), n), out);
+        busy = true;
+        auto v = s.handler.on_bytes(std::string_view(in, n), out);
         if (last && v == proto::verdict::keep_open) v = s.handler.on_pause(out);
         if (v == proto::verdict::quit) {
           s.reason = "exit";
@@ -410,11 +450,12 @@ class stream_server {
         // the peer may then lose our last reply. So: send FIN, and read and discard what
         // the peer still sends until it closes too, for at most `linger`.
         s.state = session_state::closing;
-        boost::system::error_code ec;
+        busy_buffers_.give_back(s.buffer);
+        auto& ec = s.io.ec;
         s.socket.shutdown(asio::socket_base::shutdown_send, ec);
         if (!ec) lingers_.add(s);
         while (!ec) {
-          std::tie(ec) = co_await wait_readable(s);
+          co_await wait_readable(s);
           if (!ec) s.socket.read_some(asio::buffer(in_buf_), ec);
           if (would_block(ec)) ec.clear();
         }
@@ -426,6 +467,7 @@ class stream_server {
     }
     boost::system::error_code ignored;
     s.socket.close(ignored);
+    busy_buffers_.give_back(s.buffer);
     s.unlink();
     --session_count_;
     open_->remove();
@@ -435,14 +477,20 @@ class stream_server {
   }
 
   static auto wait_readable(session& s) {
-    return detail::async_op<void(boost::system::error_code)>([&s](auto handler) {
-      s.socket.async_wait(session_socket::wait_read, std::move(handler));
+    return detail::start_io(s.io, [&s](detail::resume_handler h) {
+      s.socket.async_wait(session_socket::wait_read, std::move(h));
+    });
+  }
+
+  static auto read_some(session& s) {
+    return detail::start_io(s.io, [&s](detail::resume_handler h) {
+      s.socket.async_read_some(asio::buffer(s.buffer.get(), read_chunk), std::move(h));
     });
   }
 
   static auto write_pending(session& s) {
-    return detail::async_op<void(boost::system::error_code, std::size_t)>([&s](auto handler) {
-      asio::async_write(s.socket, asio::buffer(s.pending), std::move(handler));
+    return detail::start_io(s.io, [&s](detail::resume_handler h) {
+      asio::async_write(s.socket, asio::buffer(s.pending), std::move(h));
     });
   }
 
@@ -465,11 +513,11 @@ class stream_server {
     return true;
   }
 
-  static bool finish_write(session& s, boost::system::error_code ec, std::size_t n) {
-    s.bytes_out += n;
+  static bool finish_write(session& s) {
+    s.bytes_out += s.io.bytes;
     std::string().swap(s.pending);
-    if (ec) {
-      if (s.reason == "eof") s.reason = ec == asio::error::operation_aborted ? "cancelled" : "reset";
+    if (s.io.ec) {
+      if (s.reason == "eof") s.reason = s.io.ec == asio::error::operation_aborted ? "cancelled" : "reset";
       return false;
     }
     return true;
@@ -487,7 +535,8 @@ class stream_server {
   asio::steady_timer grace_timer_;  // end of the grace period
   detail::fifo_deadlines<session> pauses_;   // sessions waiting to see whether a tail is a message
   detail::fifo_deadlines<session> lingers_;  // sessions draining the peer before close
-  std::vector<char> in_buf_;        // shared read buffer (see session_loop)
+  detail::buffer_pool busy_buffers_;  // read buffers lent to busy sessions (see serve)
+  std::vector<char> in_buf_;        // shared read buffer (see serve)
   std::string out_buf_;             // shared reply buffer
   std::size_t tasks_ = 0;
   std::size_t session_count_ = 0;

@@ -12,8 +12,9 @@
 #include <cstddef>
 #include <exception>
 #include <new>
-#include <tuple>
 #include <utility>
+
+#include <boost/system/error_code.hpp>
 
 namespace netdemo::net::detail {
 
@@ -61,45 +62,53 @@ struct exact_allocator {
   bool operator==(const exact_allocator<U>&) const noexcept { return true; }
 };
 
-/// `co_await async_op<void(error_code)>([&](auto handler) { socket.async_wait(..., std::move(handler)); })`
-/// starts an Asio operation with a handler that stores the result and resumes the caller.
-/// The result is a tuple of the completion arguments. Asio never calls a handler from
-/// inside the initiating function, so the frame is always suspended first.
-template <class Signature, class Start>
-class op_awaiter;
+/// The result of the operation a session awaited last. It lives outside the awaiters
+/// (in the session) because GCC gives every `co_await` its own slot in the frame: a
+/// result stored in each awaiter would make every idle session's frame larger.
+struct io_result {
+  boost::system::error_code ec;
+  std::size_t bytes = 0;
+};
 
-template <class... Args, class Start>
-class op_awaiter<void(Args...), Start> {
+/// The completion handler of a session's operation: two pointers. It stores the result
+/// and resumes the frame.
+struct resume_handler {
+  using allocator_type = exact_allocator<void>;
+  allocator_type get_allocator() const noexcept { return {}; }
+  owned_coroutine frame;
+  io_result* result;
+  void operator()(boost::system::error_code ec, std::size_t bytes = 0) {
+    result->ec = ec;
+    result->bytes = bytes;
+    frame.resume();
+  }
+};
+
+/// `co_await start_io(result, [&](resume_handler h) { socket.async_wait(..., std::move(h)); })`
+/// starts an Asio operation whose completion stores its result in `result` and resumes
+/// the caller. Asio never calls a handler from inside the initiating function, so the
+/// frame is always suspended first.
+template <class Start>
+class io_awaiter {
  public:
-  explicit op_awaiter(Start start) : start_(std::move(start)) {}
+  io_awaiter(io_result& result, Start start) : result_(result), start_(std::move(start)) {}
 
   bool await_ready() const noexcept { return false; }
   // noexcept: if starting the operation could not allocate, the handler (and with it the
   // suspended frame) would already be gone; there is nothing sane left to unwind.
   void await_suspend(std::coroutine_handle<> h) noexcept {
-    start_(handler{owned_coroutine(h), &result_});
+    start_(resume_handler{owned_coroutine(h), &result_});
   }
-  std::tuple<Args...> await_resume() { return std::move(result_); }
+  void await_resume() const noexcept {}
 
  private:
-  struct handler {
-    using allocator_type = exact_allocator<void>;
-    allocator_type get_allocator() const noexcept { return {}; }
-    owned_coroutine frame;
-    std::tuple<Args...>* result;
-    void operator()(Args... args) {
-      *result = std::tuple<Args...>(std::move(args)...);
-      frame.resume();
-    }
-  };
-
+  io_result& result_;
   Start start_;
-  std::tuple<Args...> result_;
 };
 
-template <class Signature, class Start>
-op_awaiter<Signature, Start> async_op(Start start) {
-  return op_awaiter<Signature, Start>(std::move(start));
+template <class Start>
+io_awaiter<Start> start_io(io_result& result, Start start) {
+  return io_awaiter<Start>(result, std::move(start));
 }
 
 }  // namespace netdemo::net::detail
