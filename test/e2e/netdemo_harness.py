@@ -335,41 +335,38 @@ class SeedServer(Proc):
 # Socket helpers (all bounded)
 
 
-def recv_until_eof(sock: socket.socket, timeout: float = QUICK) -> bytes:
-    """Everything until the peer closes; fails if it does not close within `timeout`."""
+def recv_until(sock: socket.socket, done, timeout: float = QUICK, limit: int = 0):
+    """Reads until `done(got)` is true, EOF, or `timeout`; never more than `limit` bytes in
+    all when `limit` > 0. Returns (got, eof)."""
     deadline = time.monotonic() + timeout
-    chunks = []
-    while True:
+    got = b""
+    while not done(got):
         left = deadline - time.monotonic()
         if left <= 0:
-            raise AssertionError("no EOF within %.1f s; got %r" % (timeout, b"".join(chunks)))
+            break
         sock.settimeout(left)
         try:
-            d = sock.recv(65536)
+            d = sock.recv(limit - len(got) if limit > 0 else 65536)
         except socket.timeout:
-            raise AssertionError("no EOF within %.1f s; got %r" % (timeout, b"".join(chunks)))
+            break
         if not d:
-            return b"".join(chunks)
-        chunks.append(d)
+            return got, True
+        got += d
+    return got, False
+
+
+def recv_until_eof(sock: socket.socket, timeout: float = QUICK) -> bytes:
+    """Everything until the peer closes; fails if it does not close within `timeout`."""
+    got, eof = recv_until(sock, lambda _: False, timeout)
+    if not eof:
+        raise AssertionError("no EOF within %.1f s; got %r" % (timeout, got))
+    return got
 
 
 def recv_exactly(sock: socket.socket, expected: bytes, timeout: float = QUICK) -> bytes:
     """Reads len(expected) bytes (or until EOF/timeout) and returns them, for assertEqual."""
-    deadline = time.monotonic() + timeout
-    got = b""
-    while len(got) < len(expected):
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        sock.settimeout(left)
-        try:
-            d = sock.recv(len(expected) - len(got))
-        except socket.timeout:
-            break
-        if not d:
-            break
-        got += d
-    return got
+    n = len(expected)
+    return recv_until(sock, lambda got: len(got) >= n, timeout, limit=n)[0]
 
 
 def recv_nothing_for(sock: socket.socket, seconds: float) -> bytes:

@@ -86,21 +86,8 @@ def stamps_between(t0, t1, fmt="ctime"):
 
 def read_replies(sock, lines, min_len=0, timeout=h.QUICK):
     """Reads until `lines` LFs and at least `min_len` bytes arrived (or EOF / timeout)."""
-    got = b""
-    deadline = time.monotonic() + timeout
-    while got.count(b"\n") < lines or len(got) < min_len:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            break
-        sock.settimeout(left)
-        try:
-            d = sock.recv(65536)
-        except socket.timeout:
-            break
-        if not d:
-            break
-        got += d
-    return got
+    return h.recv_until(sock, lambda got: got.count(b"\n") >= lines and len(got) >= min_len,
+                        timeout)[0]
 
 
 def read_quiet(sock, quiet=0.3, timeout=h.QUICK):
