@@ -281,10 +281,10 @@ class worker {
       c.last_input = began;
       c.st = tcp_conn::state::running;
       stats_.open.add();
-      // The session itself runs as completion handlers (see read_ready); this coroutine
+      // The session itself runs as completion handlers (see on_read); this coroutine
       // only waits for it to end.
       fill_and_send(c);
-      read_ready(c, {});
+      start_read(c);
       while (!(c.reader_done && !c.writing)) {
         c.ended.expires_at(time_point::max());
         co_await c.ended.async_wait(tuple_awaitable);
@@ -348,7 +348,7 @@ class worker {
                         [this, &c](boost::system::error_code wec, std::size_t) {
                           try {
                             written_rest(c, wec);
-                          } catch (...) {  // as in wait_readable; the read side ends the session
+                          } catch (...) {  // as in start_read; the read side ends the session
                             stats_.reset.add();
                             break_tcp(c);
                           }
@@ -373,15 +373,13 @@ class worker {
 
   /// The read side of a session, as completion handlers rather than a coroutine: a
   /// coroutine resumption per message cost a fifth more CPU than echoload in the 50
-  /// connection ping-pong, where the generator is the limit. It waits for readability
-  /// and then reads without blocking; Asio 1.26 would follow every successful
-  /// async_read_some on a stream with a speculative recv that fails with EAGAIN. A read
-  /// that does not fill the buffer has emptied the socket, so no edge-triggered readiness
-  /// event can be missed while waiting again.
-  void wait_readable(tcp_conn& c) {
-    c.socket.async_wait(tcp::socket::wait_read, [this, &c](boost::system::error_code ec) {
+  /// connection ping-pong, where the generator is the limit. A read kept pending in the
+  /// connection's buffer costs no system call to queue; a readiness wait (`async_wait`)
+  /// would re-arm epoll with `epoll_ctl` every time in Asio 1.26.
+  void start_read(tcp_conn& c) {
+    c.socket.async_read_some(asio::buffer(c.rbuf), [this, &c](boost::system::error_code ec, std::size_t n) {
       try {
-        read_ready(c, ec);
+        on_read(c, ec, n);
       } catch (...) {  // out of memory for an error text: end this session, keep the run
         stats_.reset.add();
         break_tcp(c);
@@ -391,68 +389,64 @@ class worker {
     });
   }
 
-  /// Reads what is there (`ec` is the wait's outcome), checks it, sends the next messages.
-  void read_ready(tcp_conn& c, boost::system::error_code ec) {
-    std::size_t const depth = shared_.opt.pipeline;
-    for (;;) {
-      if (c.broken || c.stopping) break;  // counted already, or the run is over
-      std::size_t n = 0;
-      if (!ec) n = c.socket.read_some(asio::buffer(c.rbuf), ec);
-      if (net::would_block(ec)) {
-        wait_readable(c);
-        return;
-      }
-      if (ec) {
-        if (c.stopping || c.broken) break;
-        std::uint64_t const out = c.sent - c.matcher.replies_done();
-        if (ec == asio::error::eof) {
-          stats_.closed.add();
-          std::string what = "the server closed the connection";
-          if (out > 0) what += " with " + std::to_string(out) + " repl" + (out == 1 ? "y" : "ies") + " outstanding";
-          if (c.matcher.in_reply()) what += " (one cut short)";
-          note(c.id, what);
-        } else {
-          stats_.reset.add();
-          note(c.id, "connection failed: " + ec.message());
-        }
-        break_tcp(c);
-        break;
-      }
-      auto const now = clock_type::now();
-      c.last_input = now;
-      bool const count = counting();
-      if (count) stats_.bytes_received.add(n);
-      std::uint64_t const before = c.matcher.replies_done();
-      auto const status = c.matcher.feed(std::string_view(c.rbuf.data(), n), c.sent);
-      std::uint64_t const after = c.matcher.replies_done();
-      if (after != before) {
-        stats_.replies_total.add(after - before);
-        stats_.inflight.sub(after - before);
-        if (count) {
-          stats_.messages.add(after - before);
-          for (std::uint64_t i = before; i < after; ++i) latency_.record(nanos(now - c.sent_at[i % depth]));
-        }
-      }
-      if (status != check_status::ok) {
-        if (status == check_status::mismatch) stats_.mismatch.add();
-        else stats_.unexpected.add();
-        note(c.id, c.matcher.error());
-        break_tcp(c);
-        break;
-      }
-      if (shared_.now_phase() >= draining) {
-        if (!c.writing && c.sent == after) break;  // drained
-      } else {
-        fill_and_send(c);
-      }
-      if (n < c.rbuf.size()) {
-        if (c.broken) break;
-        wait_readable(c);
-        return;
-      }
+  /// Reads again after `take_replies`, or ends the read side of the session.
+  void on_read(tcp_conn& c, boost::system::error_code ec, std::size_t n) {
+    if (take_replies(c, ec, n)) {
+      start_read(c);
+      return;
     }
     c.reader_done = true;
     if (!c.writing) c.ended.cancel();
+  }
+
+  /// Checks what a read brought and sends the next messages. @return false when the
+  /// read side ends (an error, a wrong reply, drained, or the run is over).
+  bool take_replies(tcp_conn& c, boost::system::error_code ec, std::size_t n) {
+    std::size_t const depth = shared_.opt.pipeline;
+    if (c.broken || c.stopping) return false;  // counted already, or the run is over
+    if (ec) {
+      std::uint64_t const out = c.sent - c.matcher.replies_done();
+      if (ec == asio::error::eof) {
+        stats_.closed.add();
+        std::string what = "the server closed the connection";
+        if (out > 0) what += " with " + std::to_string(out) + " repl" + (out == 1 ? "y" : "ies") + " outstanding";
+        if (c.matcher.in_reply()) what += " (one cut short)";
+        note(c.id, what);
+      } else {
+        stats_.reset.add();
+        note(c.id, "connection failed: " + ec.message());
+      }
+      break_tcp(c);
+      return false;
+    }
+    auto const now = clock_type::now();
+    c.last_input = now;
+    bool const count = counting();
+    if (count) stats_.bytes_received.add(n);
+    std::uint64_t const before = c.matcher.replies_done();
+    auto const status = c.matcher.feed(std::string_view(c.rbuf.data(), n), c.sent);
+    std::uint64_t const after = c.matcher.replies_done();
+    if (after != before) {
+      stats_.replies_total.add(after - before);
+      stats_.inflight.sub(after - before);
+      if (count) {
+        stats_.messages.add(after - before);
+        for (std::uint64_t i = before; i < after; ++i) latency_.record(nanos(now - c.sent_at[i % depth]));
+      }
+    }
+    if (status != check_status::ok) {
+      if (status == check_status::mismatch) stats_.mismatch.add();
+      else stats_.unexpected.add();
+      note(c.id, c.matcher.error());
+      break_tcp(c);
+      return false;
+    }
+    if (shared_.now_phase() >= draining) {
+      if (!c.writing && c.sent == after) return false;  // drained
+    } else {
+      fill_and_send(c);
+    }
+    return !c.broken;
   }
 
   // ---- UDP ----
