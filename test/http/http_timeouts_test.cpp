@@ -55,22 +55,22 @@ TEST_CASE("http fetch: a body that stops coming times out with 28", "[http][time
 }
 
 TEST_CASE("http fetch: a slow body that keeps coming is not an idle timeout", "[http][timeout]") {
-  // 20 bytes every 10 ms for ~0.6 s, with an idle timeout of 150 ms: each read makes
+  // 20 bytes every 10 ms for ~1.2 s, with an idle timeout of 300 ms: each read makes
   // progress in time, though the whole transfer takes four idle timeouts.
   asio::io_context ioc;
-  std::string const body(1200, 's');
+  std::string const body(2400, 's');
   script_server srv(ioc, [&](const std::string&) {
     reply_plan p{head_with_length(body.size()) + body};
     p.throttle = 20;
     return p;
   });
   auto o = opts(srv.url());
-  o.idle_timeout = 150ms;
+  o.idle_timeout = 300ms;
   auto r = run_fetch(ioc, std::move(o));
   INFO(r.message);
   REQUIRE(r.code == 0);
   CHECK(r.body == body);
-  CHECK(r.took > 300ms);
+  CHECK(r.took > 600ms);
 }
 
 TEST_CASE("http fetch: --max-time ends a body that is still coming", "[http][timeout]") {
@@ -81,8 +81,7 @@ TEST_CASE("http fetch: --max-time ends a body that is still coming", "[http][tim
     p.throttle = 20;  // ~2 s in all
     return p;
   });
-  auto o = opts(srv.url());
-  o.idle_timeout = 150ms;
+  auto o = opts(srv.url());  // idle timeout 5 s: only --max-time can end it
   o.max_time = 400ms;
   auto r = run_fetch(ioc, std::move(o));
   INFO(r.message);
