@@ -7,6 +7,8 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "netdemo/text.hpp"
+
 namespace netdemo::cli {
 
 bool parse(const command_info& info, const std::vector<std::string>& args,
@@ -60,7 +62,7 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
     throw bad();
   }
   if (!std::isfinite(ms) || ms < 0 || ms > 1e12) throw bad();
-  return std::chrono::milliseconds(static_cast<long long>(std::llround(ms)));
+  return std::chrono::milliseconds(static_cast<long long>(netdemo::round_to_ll(ms)));
 }
 
 std::uint16_t parse_port(int value) {

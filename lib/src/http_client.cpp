@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <ctime>
+#include <exception>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <sstream>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/async_result.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -71,6 +74,8 @@ constexpr std::size_t chunk_size = 256 * 1024;
 // The close_notify at the end of a TLS connection is one small write.
 constexpr milliseconds tls_shutdown_bound{1000};
 constexpr int max_interim_responses = 32;
+// How often on_progress is called while no bytes arrive.
+constexpr milliseconds progress_tick{1000};
 
 bool is_http_error(const boost::system::error_code& ec) {
   return ec.category() == bhttp::make_error_code(bhttp::error::bad_version).category();
@@ -89,9 +94,6 @@ struct fetch_state {
     auto const by = step.count() > 0 ? steady::now() + step : steady::time_point::max();
     return std::min(by, end);
   }
-
-  /// Arms the stream for one step allowed to take `step`, within --max-time.
-  void arm(beast::tcp_stream& s, milliseconds step) const { s.expires_at(deadline(step)); }
 
   /// The timeout error for a step that was allowed `step`.
   error timed_out(const std::string& what, milliseconds step) const {
@@ -117,6 +119,112 @@ struct fetch_state {
     }
     return *tls;
   }
+};
+
+/// The idle timeout (--idle-timeout) and --max-time of one request/response exchange,
+/// without a system call per read.
+///
+/// Beast's tcp_stream expiry re-arms a timer before every read: a timerfd_settime system
+/// call each time, ~6000 for 100 MiB over TLS (docs/benchmarks.md). Here the reads only
+/// note when they start (touch(): a clock read in the vDSO, no system call), and one timer
+/// wakes when the latest read could first have run out of time: at the last touch plus the
+/// idle timeout, or at the --max-time end. It then either finds a later touch and sleeps
+/// again until that one's limit (once per idle timeout while bytes flow), or closes the
+/// socket, so that the pending read or write fails at once; fired() then tells the caller
+/// that the failure was a timeout. With a tick, it also wakes every `tick_every` to call it
+/// (the progress line of a stalled download).
+class transfer_watch {
+ public:
+  transfer_watch(beast::tcp_stream& stream, milliseconds idle, steady::time_point end)
+      : s_(std::make_shared<state>(stream, idle, end)) {}
+  ~transfer_watch() {
+    s_->stream = nullptr;  // a wake-up already queued must not touch the stream
+    s_->tick = nullptr;
+    s_->timer.cancel();
+  }
+  transfer_watch(const transfer_watch&) = delete;
+  transfer_watch& operator=(const transfer_watch&) = delete;
+
+  /// A read or write starts now: it has the idle timeout to make progress.
+  void touch() noexcept {
+    s_->last = steady::now();
+    if (!s_->waiting) wait(s_);
+  }
+  /// The stream was closed because the idle timeout or --max-time passed.
+  bool fired() const noexcept { return s_->fired; }
+  /// Calls `f` every `every` from now on until the watch ends. An exception from `f`
+  /// closes the stream like a timeout; rethrow_tick_failure() gives it back.
+  void tick(std::function<void()> f, milliseconds every) {
+    s_->tick = std::move(f);
+    s_->tick_every = every;
+    s_->next_tick = steady::now() + every;
+    s_->timer.cancel();  // wake up to take the tick into account
+    s_->waiting = false;
+    wait(s_);
+  }
+  void rethrow_tick_failure() const {
+    if (s_->tick_failure) std::rethrow_exception(s_->tick_failure);
+  }
+
+ private:
+  struct state {
+    state(beast::tcp_stream& s, milliseconds i, steady::time_point e)
+        : timer(s.get_executor()), stream(&s), idle(i), end(e) {}
+    asio::steady_timer timer;
+    beast::tcp_stream* stream;  // null once the watch is over
+    milliseconds idle;          // 0: no idle limit
+    steady::time_point end;     // --max-time
+    steady::time_point last = steady::now();
+    std::function<void()> tick;
+    milliseconds tick_every{0};
+    steady::time_point next_tick = steady::time_point::max();
+    std::exception_ptr tick_failure;
+    bool waiting = false;  // a wake-up is pending
+    bool fired = false;
+    unsigned generation = 0;  // tells a cancelled wake-up from the current one
+
+    steady::time_point due() const {
+      auto const by = idle.count() > 0 ? last + idle : steady::time_point::max();
+      return std::min(by, end);
+    }
+    void fire() {
+      fired = true;
+      boost::system::error_code ignored;
+      stream->socket().close(ignored);  // fails the pending operation, and any later one
+    }
+  };
+
+  static void wait(const std::shared_ptr<state>& s) {
+    if (s->stream == nullptr || s->fired) return;
+    auto const at = std::min(s->due(), s->next_tick);
+    if (at == steady::time_point::max()) return;  // no limit and no tick: nothing to wait for
+    s->waiting = true;
+    s->timer.expires_at(at);
+    s->timer.async_wait([s, gen = ++s->generation](const boost::system::error_code& ec) {
+      if (s->stream == nullptr || gen != s->generation) return;  // over, or superseded
+      s->waiting = false;
+      if (ec) return;
+      auto const now = steady::now();
+      if (now >= s->due()) {
+        s->fire();
+        return;
+      }
+      if (s->tick && now >= s->next_tick) {
+        s->next_tick = now + s->tick_every;
+        try {
+          s->tick();
+        } catch (...) {
+          s->tick_failure = std::current_exception();
+          s->fire();
+          return;
+        }
+        if (s->stream == nullptr) return;
+      }
+      wait(s);
+    });
+  }
+
+  std::shared_ptr<state> s_;
 };
 
 /// What one request/response exchange ended with.
@@ -312,16 +420,19 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
                                      const hop_request& hr, int redirects) {
   auto& lowest = beast::get_lowest_layer(stream);
   auto const idle = st.opt.idle_timeout;
+  // From here on the watch keeps time, not the stream's expiry (one timer for the exchange).
+  lowest.expires_never();
+  transfer_watch watch(lowest, idle, st.end);
   auto const req = build_request(st, url, hr);
   if (st.opt.on_request) {
     std::ostringstream os;
     os << req.base();
     st.opt.on_request(os.str());
   }
-  st.arm(lowest, idle);
+  watch.touch();
   {
     auto [ec, n] = co_await bhttp::async_write(stream, req, tok);
-    if (ec == beast::error::timeout) throw st.timed_out("sending the request", idle);
+    if (ec && watch.fired()) throw st.timed_out("sending the request", idle);
     if (ec) throw error(exit_code::failure, "sending the request failed: " + ec.message());
   }
 
@@ -333,10 +444,10 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
     p->header_limit(static_cast<std::uint32_t>(std::min<std::size_t>(st.opt.header_limit, UINT32_MAX)));
     p->body_limit(boost::none);
     if (head_only) p->skip(true);
-    st.arm(lowest, idle);
+    watch.touch();
     auto [ec, n] = co_await bhttp::async_read_header(stream, buffer, *p, tok);
     if (ec) {
-      if (ec == beast::error::timeout) throw st.timed_out("waiting for the response", idle);
+      if (watch.fired()) throw st.timed_out("waiting for the response", idle);
       if (ec == bhttp::error::header_limit) {
         throw error(exit_code::malformed_reply,
                     "the response head is larger than " + std::to_string(st.opt.header_limit) +
@@ -423,7 +534,8 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
     if (st.opt.on_progress) st.opt.on_progress(received, total);
   };
   auto const body_failure = [&](boost::system::error_code ec) -> error {
-    if (ec == beast::error::timeout) return st.timed_out("reading the body", idle);
+    watch.rethrow_tick_failure();
+    if (watch.fired()) return st.timed_out("reading the body", idle);
     if (ec == asio::error::eof) ec = bhttp::error::partial_message;
     std::string expected;
     if (total) expected = " of " + std::to_string(*total);
@@ -436,6 +548,8 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
 
   std::unique_ptr<char[]> chunk(new char[chunk_size]);
   if (!p->is_done()) progress();
+  // A stalled download still redraws its progress line (the rate falls, the ETA grows).
+  if (st.opt.on_progress && !p->is_done()) watch.tick(progress, progress_tick);
   if (!p->is_done() && total && !p->chunked()) {
     // A Content-Length body is plain bytes up to a known count, so it bypasses the parser:
     // read straight into the array (one copy fewer) and hand it on in large pieces.
@@ -451,7 +565,7 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
     std::size_t filled = 0;
     while (remaining > 0) {
       auto const room = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size - filled, remaining));
-      st.arm(lowest, idle);
+      watch.touch();
       auto [ec, n] = co_await stream.async_read_some(asio::buffer(chunk.get() + filled, room), tok);
       filled += n;
       received += n;
@@ -466,7 +580,7 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
     while (!p->is_done()) {
       p->get().body().data = chunk.get();
       p->get().body().size = chunk_size;
-      st.arm(lowest, idle);
+      watch.touch();
       auto [ec, n] = co_await bhttp::async_read_some(stream, buffer, *p, tok);
       if (ec == bhttp::error::need_buffer) ec = {};
       std::size_t const got = chunk_size - p->get().body().size;

@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <iterator>
 
+#include "netdemo/text.hpp"
+
 namespace netdemo::http {
 
 namespace {
@@ -51,7 +53,7 @@ std::string format_bytes(std::uint64_t n) {
 
 std::string format_rate(double bytes_per_second) {
   if (!(bytes_per_second >= 0) || std::isinf(bytes_per_second)) return "--- B/s";
-  return format_bytes(static_cast<std::uint64_t>(std::llround(bytes_per_second))) + "/s";
+  return format_bytes(static_cast<std::uint64_t>(netdemo::round_to_ll(bytes_per_second))) + "/s";
 }
 
 std::string format_eta(std::optional<std::chrono::seconds> left) {
@@ -101,11 +103,11 @@ std::string progress_meter::line(std::uint64_t received, clock::time_point now, 
   }
   out.append("  ").append(format_rate(r));
   if (done) {
-    out.append("  in ").append(hms(std::llround(elapsed)));
+    out.append("  in ").append(hms(netdemo::round_to_ll(elapsed)));
   } else if (total_ && *total_ > 0) {
     std::optional<std::chrono::seconds> left;
     if (r > 0 && received <= *total_) {
-      left = std::chrono::seconds(std::llround(static_cast<double>(*total_ - received) / r));
+      left = std::chrono::seconds(netdemo::round_to_ll(static_cast<double>(*total_ - received) / r));
     }
     out.append("  ETA ").append(format_eta(left));
   }

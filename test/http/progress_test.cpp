@@ -2,7 +2,12 @@
 // when a line is due, and the padding that overwrites a longer line.
 #include "netdemo/http/progress.hpp"
 
+#include <cmath>
+#include <limits>
+
 #include <catch2/catch.hpp>
+
+#include "netdemo/text.hpp"
 
 namespace {
 
@@ -31,6 +36,19 @@ TEST_CASE("progress: bytes, rates and ETA formatting", "[http][progress]") {
   CHECK(http::format_eta(754s) == "12:34");
   CHECK(http::format_eta(3723s) == "1:02:03");
   CHECK(http::format_eta(std::chrono::seconds(100 * 3600)) == "--:--");
+}
+
+TEST_CASE("round_to_ll: rounds like std::llround, saturates out of range", "[http][progress]") {
+  for (double x : {0.0, 0.49, 0.5, 1.5, 2.5, 2.4999, -0.5, -1.5, -2.6, 1e6 + 0.5, 123456789.49}) {
+    INFO(x);
+    CHECK(netdemo::round_to_ll(x) == std::llround(x));
+  }
+  CHECK(netdemo::round_to_ll(1e300) > 9'000'000'000'000'000'000LL);
+  CHECK(netdemo::round_to_ll(-1e300) < -9'000'000'000'000'000'000LL);
+  CHECK(netdemo::round_to_ll(std::numeric_limits<double>::infinity()) > 0);
+  CHECK(netdemo::round_to_ll(std::numeric_limits<double>::quiet_NaN()) == 0);
+  // A stalled download: an ETA far beyond any clock is "--:--", not undefined behaviour.
+  CHECK(http::format_eta(std::chrono::seconds(netdemo::round_to_ll(1e300))) == "--:--");
 }
 
 TEST_CASE("progress: a known large body, at most 4 lines a second", "[http][progress]") {

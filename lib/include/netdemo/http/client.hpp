@@ -109,7 +109,7 @@ struct request_options {
   std::function<void(std::string_view)> on_body;
   /// The final response's body as it arrives: bytes received so far (as sent, before
   /// decoding) and the Content-Length when there is one. First called with 0 when the
-  /// body starts.
+  /// body starts; called again every second with the same count while no bytes arrive.
   std::function<void(std::uint64_t received, std::optional<std::uint64_t> total)> on_progress;
   /// Each request head as sent (for -v).
   std::function<void(std::string_view)> on_request;
