@@ -188,3 +188,44 @@ TEST_CASE("garbage input never breaks the framer", "[framer]") {
   for (char ch : soup) content += (ch != '\r' && ch != '\n');
   CHECK(text_bytes == content);
 }
+
+TEST_CASE("line_end_finder finds every CR and LF in order, whatever the mix", "[framer]") {
+  using netdemo::proto::line_end_finder;
+  // Every string of length 0..7 over {x, CR, LF}: the finder must agree with a plain scan.
+  std::size_t checked = 0;
+  for (std::size_t len = 0; len <= 7; ++len) {
+    std::size_t combos = 1;
+    for (std::size_t i = 0; i < len; ++i) combos *= 3;
+    for (std::size_t n = 0; n < combos; ++n) {
+      std::string input;
+      for (std::size_t i = 0, k = n; i < len; ++i, k /= 3) input.push_back("x\r\n"[k % 3]);
+      std::vector<std::size_t> want;
+      for (std::size_t i = 0; i < input.size(); ++i) {
+        if (input[i] == '\r' || input[i] == '\n') want.push_back(i);
+      }
+      std::vector<std::size_t> got;
+      line_end_finder finder(input);
+      for (std::size_t pos = 0;;) {
+        std::size_t const at = finder.next(pos);
+        if (at == line_end_finder::npos) break;
+        got.push_back(at);
+        pos = at + 1;
+      }
+      INFO("input of length " << len << ", combination " << n);
+      REQUIRE(got == want);
+      ++checked;
+    }
+  }
+  CHECK(checked == 3280);  // 3^0 + ... + 3^7
+}
+
+TEST_CASE("lines ended by bare CRs and by LFs far apart frame correctly", "[framer]") {
+  std::string input;
+  for (int i = 0; i < 100; ++i) input += "line" + std::to_string(i) + "\r";
+  input += "last\n";
+  auto const got = frame_chunks({input});
+  REQUIRE(got.size() == 101);
+  CHECK(got[0] == framed{"line0", line_ending::cr});
+  CHECK(got[99] == framed{"line99", line_ending::cr});
+  CHECK(got[100] == framed{"last", line_ending::lf});
+}
