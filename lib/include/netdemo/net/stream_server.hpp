@@ -51,6 +51,10 @@ concept stream_handler = std::copy_constructible<H> &&
       { ch.wants_pause() } -> std::convertible_to<bool>;
     };
 
+/// A handler whose reply is always its input (echo): the server sends the input itself.
+template <class H>
+concept replies_with_input = H::replies_with_input;
+
 /// Serves one stream role on one or more listening sockets.
 ///
 /// `Protocol` is `asio::ip::tcp` or `asio::local::stream_protocol`; `Handler` is copied
@@ -212,7 +216,8 @@ class stream_server {
     session_socket socket;
     std::string peer;
     Handler handler;
-    std::string pending;  // output the kernel would not take at once
+    std::string pending;     // a copy of output the kernel would not take at once
+    std::string_view unsent;  // what write_pending sends: in `pending`, or in `buffer`
     detail::buffer_pool::buffer buffer;  // while busy: the buffer its reads go to
     detail::io_result io;                // of the last operation awaited
     std::chrono::steady_clock::time_point last_input = std::chrono::steady_clock::now();
@@ -357,10 +362,16 @@ class stream_server {
       s.handler.greet(out);
       bool last = false;  // close after sending `out`
       bool busy = false;  // input came since the session last waited without a buffer
+      std::string_view echoed;  // the input, as the reply of a `replies_with_input` handler
       for (;;) {
-        if (!out.empty()) {
-          if (!write_now(s, out)) break;
-          if (!s.pending.empty()) {
+        if (!out.empty() || !echoed.empty()) {
+          // (A handler that replies with its input never writes to `out`.)
+          std::string_view const reply = echoed.empty() ? std::string_view(out) : echoed;
+          // Input in the session's own buffer stays put while the rest is written.
+          bool const stable = !echoed.empty() && s.buffer;
+          echoed = {};
+          if (!write_now(s, reply, stable)) break;
+          if (!s.unsent.empty()) {
             auto const before = s.state;
             s.state = session_state::writing;
             co_await write_pending(s);
@@ -434,7 +445,12 @@ class stream_server {
         s.bytes_in += n;
         s.last_input = std::chrono::steady_clock::now();
         busy = true;
-        auto v = s.handler.on_bytes(std::string_view(in, n), out);
+        auto v = proto::verdict::keep_open;
+        if constexpr (replies_with_input<Handler>) {
+          echoed = std::string_view(in, n);
+        } else {
+          v = s.handler.on_bytes(std::string_view(in, n), out);
+        }
         if (last && v == proto::verdict::keep_open) v = s.handler.on_pause(out);
         if (v == proto::verdict::quit) {
           s.reason = "exit";
@@ -490,14 +506,15 @@ class stream_server {
 
   static auto write_pending(session& s) {
     return detail::start_io(s.io, [&s](detail::resume_handler h) {
-      asio::async_write(s.socket, asio::buffer(s.pending), std::move(h));
+      asio::async_write(s.socket, asio::buffer(s.unsent), std::move(h));
     });
   }
 
-  /// Writes what the kernel takes at once; the rest of `out` (which may be the shared
-  /// buffer) is copied into `s.pending` for `write_pending`.
+  /// Writes what the kernel takes at once; the rest of `out` is left in `s.unsent` for
+  /// `write_pending`: as it is when `stable` (it stays put until then), else copied into
+  /// `s.pending` (the shared buffers are about to be reused).
   /// @return false when the session must end (write failed).
-  bool write_now(session& s, std::string_view out) {
+  bool write_now(session& s, std::string_view out, bool stable) {
     boost::system::error_code ec;
     std::size_t written = s.socket.write_some(asio::buffer(out), ec);
     if (would_block(ec)) {
@@ -509,12 +526,20 @@ class stream_server {
       return false;
     }
     s.bytes_out += written;
-    if (written < out.size()) s.pending.assign(out.substr(written));
+    if (written < out.size()) {
+      if (stable) {
+        s.unsent = out.substr(written);
+      } else {
+        s.pending.assign(out.substr(written));
+        s.unsent = s.pending;
+      }
+    }
     return true;
   }
 
   static bool finish_write(session& s) {
     s.bytes_out += s.io.bytes;
+    s.unsent = {};
     std::string().swap(s.pending);
     if (s.io.ec) {
       if (s.reason == "eof") s.reason = s.io.ec == asio::error::operation_aborted ? "cancelled" : "reset";

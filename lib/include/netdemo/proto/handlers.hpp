@@ -71,6 +71,10 @@ class text_stream_handler {
 /// RFC 862 echo over a stream: every byte back unchanged; no framing, no greeting.
 class echo_stream_handler {
  public:
+  /// Tells a server that the reply to `on_bytes(in, out)` is always `in` itself, so it may
+  /// send `in` without copying it into `out` first (it still calls nothing else).
+  static constexpr bool replies_with_input = true;
+
   void greet(std::string&) const noexcept {}
   verdict on_bytes(std::string_view in, std::string& out) {
     out.append(in);
