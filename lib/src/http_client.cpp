@@ -319,22 +319,14 @@ class tls_stream {
   std::string gathered_;
 };
 
-/// Handshake or shutdown of a tls_connection, as an operation with a completion token.
+/// A handshake or shutdown of a tls_connection (`step`), as an operation with a completion
+/// token.
 template <class Token>
-auto tls_handshake(detail::tls_connection& c, Token&& token) {
+auto tls_step(detail::tls_connection& c, void (detail::tls_connection::*step)(detail::tls_done_handler),
+              Token&& token) {
   return asio::async_initiate<Token, void(boost::system::error_code)>(
-      [&c](auto handler) {
-        c.async_handshake([h = std::move(handler)](detail::io_status s, boost::system::error_code ec) mutable {
-          std::move(h)(local_error(s, ec));
-        });
-      },
-      token);
-}
-template <class Token>
-auto tls_shutdown(detail::tls_connection& c, Token&& token) {
-  return asio::async_initiate<Token, void(boost::system::error_code)>(
-      [&c](auto handler) {
-        c.async_shutdown([h = std::move(handler)](detail::io_status s, boost::system::error_code ec) mutable {
+      [&c, step](auto handler) {
+        (c.*step)([h = std::move(handler)](detail::io_status s, boost::system::error_code ec) mutable {
           std::move(h)(local_error(s, ec));
         });
       },
@@ -661,7 +653,7 @@ asio::awaitable<hop_result> hop(fetch_state& st, const target_url& url, const ho
   // a read-to-close body, as browsers and curl accept.
   tls_stream tls(st.tls_client().wrap(std::move(stream), url.host, url.host_is_address));
   tls.next_layer().expires_at(connect_by);
-  auto [ec] = co_await tls_handshake(tls.connection(), tok);
+  auto [ec] = co_await tls_step(tls.connection(), &detail::tls_connection::async_handshake, tok);
   if (ec) {
     if (auto const why = tls.connection().verify_failure(); !why.empty()) {
       throw error(exit_code::tls_verify, "TLS certificate verification failed for " + url.host + ": " + why);
@@ -674,7 +666,7 @@ asio::awaitable<hop_result> hop(fetch_state& st, const target_url& url, const ho
   auto r = co_await exchange(st, tls, url, hr, redirects);
   // Say goodbye with close_notify, so the server sees a clean end (one small write).
   tls.next_layer().expires_at(st.deadline(tls_shutdown_bound));
-  auto [sec] = co_await tls_shutdown(tls.connection(), tok);
+  auto [sec] = co_await tls_step(tls.connection(), &detail::tls_connection::async_shutdown, tok);
   if (sec) st.info("TLS close_notify not sent: " + sec.message());
   boost::system::error_code ignored;
   tls.next_layer().socket().shutdown(tcp::socket::shutdown_both, ignored);
