@@ -13,7 +13,8 @@
 # Environment: BENCH_DIR (the shared echo benchmark, default ../shared/bench next to the
 # repository), OUT (default build-bench/results-<time>), ROUNDS (5), DURATION (5 s per run),
 # PEERS (servers beside netdemo in step 1, default "epoll_echo asio_echo"; "all" for every
-# peer the shared benchmark knows), SKIP_HTTP=1, STEPS (default "echo hello generator c10k
+# peer the shared benchmark knows), ORDER (run_echo.sh's order in step 1, default
+# interleaved: the servers take turns scenario by scenario), SKIP_HTTP=1, STEPS (default "echo hello generator c10k
 # threads http").
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -97,11 +98,22 @@ EOF
 }
 ratio() { python3 -c "import sys; a,b=float(sys.argv[1]),float(sys.argv[2]); print('%.2f' % (a/b) if b else 'n/a')" "$1" "$2"; }
 
-# bench_runs NAME CPUS ARGS... : ROUNDS runs of netdemo bench, JSON in $OUT/NAME.rN.json
-bench_runs() {
-  local name=$1 cpus=$2; shift 2
+# bench_run NAME ROUND CPUS ARGS... : one run of netdemo bench, JSON in $OUT/NAME.rROUND.json
+bench_run() {
+  local name=$1 round=$2 cpus=$3; shift 3
+  taskset -c "$cpus" "$nd" bench "$@" -d "${DURATION}s" --json -q >"$OUT/$name.r$round.json" || true
+}
+
+# rounds CASE... : runs each case (a shell function taking the round number) once per
+# round, ROUNDS rounds, the order rotated each round. The cases of a table take turns
+# like this, so that the machine's drift over minutes (large on this shared VM) falls on
+# all of them alike instead of on whichever ran last.
+rounds() {
+  local cases=("$@") n=$# r i
   for r in $(seq "$ROUNDS"); do
-    taskset -c "$cpus" "$nd" bench "$@" -d "${DURATION}s" --json -q >"$OUT/$name.r$r.json" || true
+    for i in $(seq 0 $((n - 1))); do
+      "${cases[$(((i + r - 1) % n))]}" "$r"
+    done
   done
 }
 
@@ -118,6 +130,7 @@ if has_step echo && $peers_ok; then
   peers="$PEERS"
   [ "$peers" = all ] && peers=""
   echo_env=(RESULTS_DIR="$OUT/echo" ROUNDS="$ROUNDS" DURATION="$DURATION" BUILD_DIR="$peer_build"
+            ORDER="${ORDER:-interleaved}"
             EXTRA_SERVER="name=netdemo;tcp=$nd tcp-server --port {port} --host {host} --role echo -q --max-conns 100000;udp=$nd udp-server --port {port} --host {host} --role echo")
   [ -n "$peers" ] && echo_env+=(SERVERS="$peers")
   env "${echo_env[@]}" "$BENCH_DIR/run_echo.sh" >"$OUT/echo.log" 2>&1 || say "run_echo.sh failed (see $OUT/echo.log)"
@@ -134,12 +147,17 @@ if has_step hello; then
   rows=""
   # Without pipelining the generator's core is the limit; with 16 messages in flight per
   # connection the server's own per-message cost (framing, formatting) decides.
+  role_case() {  # ROLE PIPELINE ROUND
+    start_server 0 "$nd" tcp-server --port "{port}" --role "$1" -q
+    bench_run "role-$1-p$2" "$3" 1 tcp -p "$srv_port" --role "$1" -c 50 -m 64 --pipeline "$2"
+    stop_server
+  }
+  echo_p1() { role_case echo 1 "$1"; }
+  hello_p1() { role_case hello 1 "$1"; }
+  echo_p16() { role_case echo 16 "$1"; }
+  hello_p16() { role_case hello 16 "$1"; }
+  rounds echo_p1 hello_p1 echo_p16 hello_p16
   for pipeline in 1 16; do
-    for role in echo hello; do
-      start_server 0 "$nd" tcp-server --port "{port}" --role "$role" -q
-      bench_runs "role-$role-p$pipeline" 1 tcp -p "$srv_port" --role "$role" -c 50 -m 64 --pipeline "$pipeline"
-      stop_server
-    done
     e=$(median_of msgs_per_s "$OUT"/role-echo-p$pipeline.r*.json)
     hl=$(median_of msgs_per_s "$OUT"/role-hello-p$pipeline.r*.json)
     rows+="| $pipeline | echo | $e | $(median_of client_cpu "$OUT"/role-echo-p$pipeline.r*.json) | 1.00 |"$'\n'
@@ -158,17 +176,17 @@ fi
 if has_step generator && $peers_ok; then
   say "3/6 netdemo bench vs echoload on the same netdemo echo server"
   start_server 0 "$nd" tcp-server --port "{port}" --role echo -q
+  gen_netdemo() { bench_run "gen-nd-c$conns" "$1" 1 tcp -p "$srv_port" -c "$conns" -m 64; }
+  gen_echoload() {
+    taskset -c 1 "$echoload" tcp-pingpong -p "$srv_port" -c "$conns" -m 64 -d "$DURATION" \
+      >"$OUT/gen-el-c$conns.r$1.json" 2>/dev/null || true
+  }
   rows=""
-  for sc in "1 64" "50 64"; do
-    set -- $sc
-    bench_runs "gen-nd-c$1" 1 tcp -p "$srv_port" -c "$1" -m "$2"
-    for r in $(seq "$ROUNDS"); do
-      taskset -c 1 "$echoload" tcp-pingpong -p "$srv_port" -c "$1" -m "$2" -d "$DURATION" \
-        >"$OUT/gen-el-c$1.r$r.json" 2>/dev/null || true
-    done
-    a=$(median_of msgs_per_s "$OUT"/gen-nd-c$1.r*.json)
-    b=$(median_of msgs_per_s "$OUT"/gen-el-c$1.r*.json)
-    rows+="| tcp -c $1 -m $2 | $a | $(median_of client_cpu "$OUT"/gen-nd-c$1.r*.json) | $b | $(ratio "$a" "$b") |"$'\n'
+  for conns in 1 50; do
+    rounds gen_netdemo gen_echoload
+    a=$(median_of msgs_per_s "$OUT"/gen-nd-c$conns.r*.json)
+    b=$(median_of msgs_per_s "$OUT"/gen-el-c$conns.r*.json)
+    rows+="| tcp -c $conns -m 64 | $a | $(median_of client_cpu "$OUT"/gen-nd-c$conns.r*.json) | $b | $(ratio "$a" "$b") |"$'\n'
   done
   stop_server
   {
@@ -225,20 +243,26 @@ fi
 if has_step threads; then
   say "5/6 threads: netdemo --threads 1 vs 2, and the io_context experiment"
   g++ -std=c++20 -O2 -o "$OUT/threads_experiment" "$root/scripts/bench/threads_experiment.cpp" -pthread
-  rows=""
-  run_threads_case() {  # tag label cpus command...
-    local tag=$1 label=$2 cpus=$3; shift 3
-    start_server "$cpus" "$@"
+  threads_case() {  # TAG ROUND COMMAND...
+    local tag=$1 round=$2; shift 2
+    start_server 0-1 "$@"
     for gen_threads in 1 2; do
-      bench_runs "thr-$tag-g$gen_threads" 0-1 tcp -p "$srv_port" -c 50 -m 64 --threads "$gen_threads"
+      bench_run "thr-$tag-g$gen_threads" "$round" 0-1 tcp -p "$srv_port" -c 50 -m 64 --threads "$gen_threads"
     done
     stop_server
-    rows+="| $label | $(median_of msgs_per_s "$OUT"/thr-$tag-g1.r*.json) | $(median_of msgs_per_s "$OUT"/thr-$tag-g2.r*.json) |"$'\n'
   }
-  run_threads_case nd1 "netdemo --threads 1" 0-1 "$nd" tcp-server --port "{port}" --role echo -q
-  run_threads_case nd2 "netdemo --threads 2" 0-1 "$nd" tcp-server --port "{port}" --role echo -q --threads 2
-  run_threads_case asio-per-thread "bare Asio, io_context per thread, 2 threads" 0-1 "$OUT/threads_experiment" per-thread "{port}" 2
-  run_threads_case asio-shared "bare Asio, one io_context, 2 threads" 0-1 "$OUT/threads_experiment" shared "{port}" 2
+  nd1() { threads_case nd1 "$1" "$nd" tcp-server --port "{port}" --role echo -q; }
+  nd2() { threads_case nd2 "$1" "$nd" tcp-server --port "{port}" --role echo -q --threads 2; }
+  asio_per_thread() { threads_case asio-per-thread "$1" "$OUT/threads_experiment" per-thread "{port}" 2; }
+  asio_shared() { threads_case asio-shared "$1" "$OUT/threads_experiment" shared "{port}" 2; }
+  rounds nd1 nd2 asio_per_thread asio_shared
+  rows=""
+  for tl in "nd1|netdemo --threads 1" "nd2|netdemo --threads 2" \
+            "asio-per-thread|bare Asio, io_context per thread, 2 threads" \
+            "asio-shared|bare Asio, one io_context, 2 threads"; do
+    tag=${tl%%|*}
+    rows+="| ${tl#*|} | $(median_of msgs_per_s "$OUT"/thr-$tag-g1.r*.json) | $(median_of msgs_per_s "$OUT"/thr-$tag-g2.r*.json) |"$'\n'
+  done
   {
     echo "<a id=\"threads\"></a>"
     echo "### Threads (\`netdemo bench tcp -c 50 -m 64\`, server and generator share both cores)"
