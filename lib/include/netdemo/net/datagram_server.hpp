@@ -55,30 +55,26 @@ class datagram_server {
     boost::system::error_code ec;
     socket_.non_blocking(true, ec);
     report(event_kind::listening, to_string(socket_.local_endpoint()));
+    // A receive kept pending in the server's one buffer: Asio queues it without a system
+    // call, where a readiness wait (`async_wait`) re-arms epoll with `epoll_ctl` every
+    // time in Asio 1.26. Datagrams already queued are taken at once (Asio tries the
+    // receive before it waits), so a burst needs no `epoll_wait` per datagram either.
     while (!stopping_) {
-      auto [wec] = co_await socket_.async_wait(socket_type::wait_read,
-                                               asio::as_tuple(asio::use_awaitable));
+      endpoint_type from;
+      auto [rec, n] = co_await socket_.async_receive_from(asio::buffer(in_buf_), from,
+                                                          asio::as_tuple(asio::use_awaitable));
       if (stopping_) break;
-      if (wec) {
-        report(event_kind::warning, {}, "wait failed: " + wec.message());
+      if (rec) {
+        // ICMP errors from earlier replies surface here; they end nothing.
+        report(event_kind::warning, {}, "receive failed: " + rec.message());
+        if (rec == asio::error::bad_descriptor) break;
         continue;
       }
-      // Answer everything queued before waiting again.
-      for (int burst = 0; burst < 64 && !stopping_; ++burst) {
-        endpoint_type from;
-        std::size_t const n = socket_.receive_from(asio::buffer(in_buf_), from, 0, ec);
-        if (would_block(ec)) break;
-        if (ec) {
-          // ICMP errors from earlier replies surface here; they end nothing.
-          report(event_kind::warning, {}, "receive failed: " + ec.message());
-          break;
-        }
-        // The usual case is synchronous: no coroutine frame per datagram.
-        if (answer_now(std::string_view(in_buf_.data(), n), from)) {
-          auto [sec, sent] = co_await socket_.async_send_to(asio::buffer(out_), from,
-                                                           asio::as_tuple(asio::use_awaitable));
-          replied(sec, n, from);
-        }
+      // The usual case is synchronous: the reply needs no suspension.
+      if (answer_now(std::string_view(in_buf_.data(), n), from)) {
+        auto [sec, sent] = co_await socket_.async_send_to(asio::buffer(out_), from,
+                                                         asio::as_tuple(asio::use_awaitable));
+        replied(sec, n, from);
       }
     }
   }
