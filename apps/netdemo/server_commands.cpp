@@ -226,7 +226,7 @@ int serve_threads(std::size_t threads, std::chrono::milliseconds grace, Make mak
   std::vector<std::unique_ptr<asio::io_context>> iocs;
   std::vector<std::unique_ptr<Server>> servers;
   for (std::size_t i = 0; i < threads; ++i) {
-    iocs.push_back(std::make_unique<asio::io_context>(1));
+    iocs.push_back(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
     servers.push_back(make(*iocs.back(), i));
   }
   return run_until_signalled(iocs, servers, grace);

@@ -418,7 +418,7 @@ class stream_server {
         bool read_done = s.buffer != nullptr;  // else the read follows the wait
         pauses_.remove(s);
         out.clear();
-        bool const cancelled = ec == asio::error::operation_aborted;
+        bool const cancelled = ec && ec == asio::error::operation_aborted;
         if (std::exchange(s.cooling, false) && cancelled && s.reason == "eof") {
           busy = false;
           busy_buffers_.give_back(s.buffer);
@@ -444,7 +444,7 @@ class stream_server {
           if (last) s.handler.on_pause(out);
           continue;
         }
-        if (ec == asio::error::eof) {
+        if (ec && ec == asio::error::eof) {
           // Half-close: a tail still waiting for a pause is a message; answer, then close.
           if (s.handler.on_pause(out) == proto::verdict::quit) s.reason = "exit";
           last = true;
@@ -519,7 +519,7 @@ class stream_server {
   /// Resumes the session after the handlers already queued on its io_context.
   static auto yield_now(session& s) {
     return detail::start_io(s.io, [&s](detail::resume_handler h) {
-      asio::post(s.socket.get_executor(), [h = std::move(h)]() mutable { h({}, 0); });
+      asio::post(s.socket.get_executor(), detail::resume_later{std::move(h)});
     });
   }
 
