@@ -392,7 +392,7 @@ class worker {
   /// Asio 1.26 tries a read at once after every successful one, and right after sending
   /// the next message that read finds no reply yet (EAGAIN), a system call per message.
   /// After the others have had their turn the reply has often come (50 connections:
-  /// 2.0 -> ~1.1 recv per message, as the server does; see stream_server's yield).
+  /// 2.0 -> 1.2 recv per message, counted with perf stat; see stream_server's yield).
   void on_read(tcp_conn& c, boost::system::error_code ec, std::size_t n) {
     if (take_replies(c, ec, n)) {
       if (tcp_.size() == 1) {
