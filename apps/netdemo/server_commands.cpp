@@ -88,7 +88,9 @@ void add_server_options(po::options_description& o, bool stream, const server_de
   }
   if (stream) {
     o.add_options()
-        ("max-conns", po::value<long long>()->default_value(1024), "concurrent connections; more get a one-line refusal")
+        ("max-conns", po::value<long long>()->default_value(1024), "concurrent connections; when full, a new one closes the longest-idle session of the busiest address (see --evict-idle) or gets a one-line refusal")
+        ("evict-idle", po::value<std::string>()->default_value("1s"), "when full, a session idle this long may be closed for a new connection (0: never)")
+        ("max-unsent", po::value<long long>()->default_value(64 * 1024), "a session stops reading while this many bytes of its replies are unsent")
         ("idle-timeout", po::value<std::string>()->default_value("300s"), "close a connection silent this long")
         ("max-line", po::value<long long>()->default_value(64 * 1024), "longest line (bytes) a text role accepts")
         ("pause", po::value<std::string>()->default_value("20ms"), "quiet time after which unterminated bytes are a message")
@@ -122,6 +124,8 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream,
     s.limits.max_connections = count_option(vm, "max-conns", 1, 10'000'000);
     s.limits.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>(), "idle-timeout");
     s.limits.max_line = count_option(vm, "max-line", 1, 1LL << 30);
+    s.limits.max_unsent = count_option(vm, "max-unsent", 1, 1LL << 30);
+    s.limits.evict_idle = parse_duration(vm["evict-idle"].as<std::string>(), "evict-idle");
     s.limits.pause = parse_duration(vm["pause"].as<std::string>(), "pause");
     s.grace = parse_duration(vm["grace"].as<std::string>(), "grace");
     if (s.limits.idle_timeout.count() == 0) throw error(exit_code::usage, "--idle-timeout must be above 0");

@@ -141,3 +141,60 @@ TEST_CASE("the registry knows every listed role on both transports", "[roles]") 
   }
   CHECK_FALSE(with_stream_role("nope", {}, [](auto) {}));
 }
+
+// Issue 11, defect 2: one read of pipelined requests made the handler answer all of them at
+// once, whatever the replies cost. With a reply budget it stops once `out` reaches it and
+// answers the rest on later calls with empty input, losing and repeating nothing.
+TEST_CASE("a reply budget bounds each batch; the held input is answered later, in order",
+          "[handlers][backpressure]") {
+  std::string input;
+  for (int i = 0; i < 5000; ++i) {
+    input += 'm';
+    input += std::to_string(i);
+    input += i % 3 == 0 ? "\r\n" : "\n";
+  }
+  hello_handler whole({}, 1024);
+  std::string want;
+  REQUIRE(whole.on_bytes(input, want) == verdict::keep_open);
+  for (std::size_t const budget : {1, 100, 4096}) {
+    // Split the input at a few places, so that a budget stop can meet a read boundary.
+    for (std::size_t const split : {std::size_t{1}, input.size() / 3, input.size() - 1}) {
+      hello_handler h({}, 1024);
+      std::string got;
+      std::size_t batches = 0;
+      for (std::string_view part : {std::string_view(input).substr(0, split),
+                                    std::string_view(input).substr(split)}) {
+        verdict v = h.on_bytes(part, got, budget);
+        std::string batch;
+        while (v == verdict::more) {
+          ++batches;
+          batch.clear();
+          v = h.on_bytes({}, batch, budget);
+          // At most the budget plus the one reply that crossed it.
+          CHECK(batch.size() <= budget + 16);
+          got += batch;
+        }
+        CHECK(v == verdict::keep_open);
+        CHECK(h.backlog_size() == 0);
+      }
+      CHECK(got == want);
+      CHECK(batches >= (want.size() / (budget + 16)) - 2);
+    }
+  }
+}
+
+TEST_CASE("a budget stop keeps exit: held input after it is never answered", "[handlers][backpressure]") {
+  hello_handler h({}, 1024);
+  std::string out;
+  verdict v = h.on_bytes("a\nb\nexit\nc\n", out, 1);
+  while (v == verdict::more) v = h.on_bytes({}, out, 1);
+  CHECK(v == verdict::quit);
+  CHECK(out == "Hello, a!\nHello, b!\n");
+}
+
+TEST_CASE("without a budget the handler answers everything at once", "[handlers][backpressure]") {
+  hello_handler h({}, 1024);
+  std::string out;
+  CHECK(h.on_bytes("a\nb\n", out) == verdict::keep_open);
+  CHECK(out == "Hello, a!\nHello, b!\n");
+}

@@ -20,6 +20,14 @@ struct server_limits {
   std::size_t max_datagram = 64 * 1024;
   /// How long a peer must stay quiet before an unterminated tail counts as a message.
   std::chrono::milliseconds pause{std::chrono::milliseconds(20)};
+  /// A stream session stops reading (and stops feeding its handler) while this many
+  /// bytes of its replies are unsent: the most a peer that never reads makes the server
+  /// hold, plus one reply (the handler's batch stops once it reaches this mark).
+  std::size_t max_unsent = 64 * 1024;
+  /// When `max_connections` are open, a new connection closes the session that has been
+  /// idle longest (no input for at least this long) of the address with the most sessions,
+  /// instead of being refused. 0 turns eviction off (the new connection is refused).
+  std::chrono::milliseconds evict_idle{std::chrono::seconds(1)};
   /// Wait before accepting again when the process is out of file descriptors.
   std::chrono::milliseconds accept_backoff{std::chrono::milliseconds(100)};
   /// Report every answered datagram (event_kind::datagram).

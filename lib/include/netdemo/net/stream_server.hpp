@@ -14,6 +14,7 @@
 #include <string_view>
 #include <tuple>
 #include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -44,9 +45,9 @@ namespace asio = boost::asio;
 /// What a stream session handler must offer (see proto/handlers.hpp).
 template <class H>
 concept stream_handler = std::copy_constructible<H> &&
-    requires(H& h, const H& ch, std::string_view in, std::string& out) {
+    requires(H& h, const H& ch, std::string_view in, std::string& out, std::size_t budget) {
       ch.greet(out);
-      { h.on_bytes(in, out) } -> std::same_as<proto::verdict>;
+      { h.on_bytes(in, out, budget) } -> std::same_as<proto::verdict>;
       { h.on_pause(out) } -> std::same_as<proto::verdict>;
       { ch.wants_pause() } -> std::convertible_to<bool>;
     };
@@ -178,6 +179,17 @@ class stream_server {
   /// Sessions reading into a buffer of their own right now (busy ones; see `serve`).
   std::size_t busy_session_count() const noexcept { return busy_buffers_.lent(); }
 
+  /// Bytes the sessions hold for their peers right now: replies not yet sent and input
+  /// not yet answered (see `server_limits::max_unsent`).
+  std::size_t held_bytes() const noexcept {
+    std::size_t n = 0;
+    for (const auto& s : sessions_) {
+      n += s.unsent.size();
+      if constexpr (requires { s.handler.backlog_size(); }) n += s.handler.backlog_size();
+    }
+    return n;
+  }
+
   /// The most sessions that read into a buffer of their own at one time.
   static constexpr std::size_t busy_sessions_max = 64;
 
@@ -193,6 +205,12 @@ class stream_server {
   }
 
   static constexpr std::size_t read_chunk = 64 * 1024;
+  // A text session's reads start at 4 KiB and double with each full read answered in one
+  // batch, up to `read_chunk`; a batch that reaches `max_unsent` sets them back to 4 KiB.
+  // So the input a session holds unanswered stays below what its replies amplify to the
+  // mark (hello: under 13 KiB; a 61 KiB `ls`: a few bytes), not a whole 64 KiB read.
+  static constexpr std::size_t first_read = 4 * 1024;
+  static constexpr std::uint8_t max_read_shift = 4;  // first_read << 4 == read_chunk
   static constexpr std::chrono::milliseconds linger{1000};
   enum class session_state : std::uint8_t { reading, pausing, writing, closing };
 
@@ -227,9 +245,27 @@ class stream_server {
     detail::deadline_hook deadline_link;  // in `pauses_` or `lingers_` while waiting there
     std::chrono::steady_clock::time_point deadline;
     session_state state = session_state::reading;
+    std::uint8_t read_shift = replies_with_input<Handler> ? max_read_shift : 0;
     bool timed_out = false;  // the pause passed (set before the wait is cancelled)
     bool cooling = false;    // the sweep cancelled its read to take `buffer` back
+
+    std::size_t read_size() const noexcept { return first_read << read_shift; }
   };
+
+  /// Acts on what the handler said about input (on the session's last input when `last`).
+  /// @return true when the handler holds input it has not answered yet.
+  bool on_verdict(session& s, proto::verdict v, bool& last, std::string& out) {
+    if (last && v == proto::verdict::keep_open) v = s.handler.on_pause(out);
+    if (v == proto::verdict::quit) {
+      s.reason = "exit";
+      last = true;
+    } else if (v == proto::verdict::too_long) {
+      s.reason = "limit:line";
+      report(event_kind::refused, s.peer, "limit:line");
+      last = true;
+    }
+    return v == proto::verdict::more;
+  }
 
   static void pause_expired(session& s) {
     s.timed_out = true;
@@ -300,14 +336,58 @@ class stream_server {
       auto const remote = sock.remote_endpoint(pe);
       std::string peer = pe ? std::string("(gone)") : to_string(remote);
       if (!open_->try_add(limits_.max_connections)) {
-        refuse(sock, peer);
-        continue;
+        if (!evict_one()) {
+          refuse(sock, peer);
+          continue;
+        }
+        // The evicted session counts itself out when it has closed, in a moment.
+        open_->add();
       }
       if constexpr (std::is_same_v<Protocol, asio::ip::tcp>) {
         sock.set_option(asio::ip::tcp::no_delay(true), pe);
       }
       start_session(std::move(sock), std::move(peer));
     }
+  }
+
+  /// The address part of a peer name ("127.0.0.1:5000" -> "127.0.0.1", "[::1]:5000" ->
+  /// "[::1]"; a Unix peer is its whole name).
+  static std::string_view peer_address(std::string_view peer) noexcept {
+    auto const colon = peer.rfind(':');
+    if (colon == std::string_view::npos || colon == 0) return peer;
+    return peer.substr(0, colon);
+  }
+
+  /// Full: closes the session idle longest (at least `evict_idle`) of the address that has
+  /// the most sessions, so that one address filling the server with idle or dripping
+  /// connections cannot lock the others out. The scan runs only when the server is full.
+  /// @return false when no session qualifies (the new connection is then refused).
+  bool evict_one() {
+    if (limits_.evict_idle <= std::chrono::milliseconds::zero()) return false;
+    std::unordered_map<std::string_view, std::size_t> per_address;
+    for (const auto& s : sessions_) ++per_address[peer_address(s.peer)];
+    auto const now = std::chrono::steady_clock::now();
+    session* victim = nullptr;
+    std::size_t victim_count = 0;
+    for (auto& s : sessions_) {
+      if (s.reason != "eof" || s.state == session_state::closing) continue;
+      if (now - s.last_input < limits_.evict_idle) continue;
+      std::size_t const count = per_address[peer_address(s.peer)];
+      if (victim == nullptr || count > victim_count ||
+          (count == victim_count && s.last_input < victim->last_input)) {
+        victim = &s;
+        victim_count = count;
+      }
+    }
+    if (victim == nullptr) return false;
+    auto const idle_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now - victim->last_input);
+    report(event_kind::refused, victim->peer,
+           "evicted: the server is full and this session was idle " + std::to_string(idle_ms.count()) +
+               " ms (" + std::to_string(victim_count) + " session(s) from its address)");
+    victim->reason = "evicted";
+    boost::system::error_code ignored;
+    victim->socket.cancel(ignored);
+    return true;
   }
 
   void refuse(session_socket& sock, const std::string& peer) {
@@ -362,6 +442,7 @@ class stream_server {
       s.handler.greet(out);
       bool last = false;  // close after sending `out`
       bool busy = false;  // input came since the session last waited without a buffer
+      bool more = false;  // the handler holds input it has not answered (its budget was reached)
       std::string_view echoed;  // the input, as the reply of a `replies_with_input` handler
       for (;;) {
         if (!out.empty() || !echoed.empty()) {
@@ -372,12 +453,25 @@ class stream_server {
           echoed = {};
           if (!write_now(s, reply, stable)) break;
           if (!s.unsent.empty()) {
+            // Backpressure: nothing more is read or answered until the peer has taken
+            // this batch (at most `max_unsent` plus one reply).
             auto const before = s.state;
             s.state = session_state::writing;
             co_await write_pending(s);
             s.state = before;
             if (!finish_write(s)) break;
           }
+        }
+        if (more) {
+          // The next batch of held input, after every other ready session has had its
+          // turn: one peer's pipelined flood costs the others one batch at a time.
+          auto const before = s.state;
+          s.state = session_state::writing;
+          co_await yield_now(s);
+          s.state = before;
+          out.clear();
+          more = on_verdict(s, s.handler.on_bytes({}, out, limits_.max_unsent), last, out);
+          continue;
         }
         if (s.buffer && !last && busy_buffers_.lent() > 1) {
           // Let the other sessions that are ready run before reading again. Asio 1.26
@@ -438,7 +532,7 @@ class stream_server {
           read_done = false;
         }
         char* const in = s.buffer ? s.buffer.get() : in_buf_.data();
-        if (!read_done) s.io.bytes = s.socket.read_some(asio::buffer(in, read_chunk), ec);
+        if (!read_done) s.io.bytes = s.socket.read_some(asio::buffer(in, s.read_size()), ec);
         std::size_t const n = s.io.bytes;
         if (would_block(ec)) {
           if (last) s.handler.on_pause(out);
@@ -457,20 +551,16 @@ class stream_server {
         s.bytes_in += n;
         s.last_input = std::chrono::steady_clock::now();
         busy = true;
-        auto v = proto::verdict::keep_open;
         if constexpr (replies_with_input<Handler>) {
           echoed = std::string_view(in, n);
         } else {
-          v = s.handler.on_bytes(std::string_view(in, n), out);
-        }
-        if (last && v == proto::verdict::keep_open) v = s.handler.on_pause(out);
-        if (v == proto::verdict::quit) {
-          s.reason = "exit";
-          last = true;
-        } else if (v == proto::verdict::too_long) {
-          s.reason = "limit:line";
-          report(event_kind::refused, s.peer, "limit:line");
-          last = true;
+          more = on_verdict(s, s.handler.on_bytes(std::string_view(in, n), out, limits_.max_unsent),
+                            last, out);
+          if (more) {
+            s.read_shift = 0;
+          } else if (n == s.read_size() && s.read_shift < max_read_shift) {
+            ++s.read_shift;
+          }
         }
       }
       if (s.reason == "exit" || s.reason == "limit:line" || s.reason == "shutdown") {
@@ -512,7 +602,7 @@ class stream_server {
 
   static auto read_some(session& s) {
     return detail::start_io(s.io, [&s](detail::resume_handler h) {
-      s.socket.async_read_some(asio::buffer(s.buffer.get(), read_chunk), std::move(h));
+      s.socket.async_read_some(asio::buffer(s.buffer.get(), s.read_size()), std::move(h));
     });
   }
 

@@ -17,7 +17,12 @@ enum class verdict : std::uint8_t {
   keep_open,  ///< wait for more input
   quit,       ///< the peer asked to close (`exit`): close after the queued output
   too_long,   ///< a line went over the cap: an error line is queued, then close
+  more,       ///< the replies reached the budget: send them, then call `on_bytes` again with
+              ///< no input (the handler holds the rest) before reading more
 };
+
+/// No reply budget: answer everything one input holds at once.
+inline constexpr std::size_t unlimited_replies = static_cast<std::size_t>(-1);
 
 /// The word that closes a text session, whatever line ending follows it.
 inline constexpr std::string_view quit_word = "exit";
@@ -33,12 +38,33 @@ class text_stream_handler {
   /// Appends the greeting, if the protocol has one.
   void greet(std::string& out) const { out.append(protocol_.greeting()); }
 
-  /// Frames `in` and appends every reply to `out`.
-  verdict on_bytes(std::string_view in, std::string& out) {
-    auto answer = [&](std::string_view msg, line_ending e) { return answer_one(msg, e, out); };
+  /// Frames `in` and appends the replies to `out`, until `out` reaches `budget` bytes: then
+  /// the rest of `in` is held and `more` is returned; each later call with empty input
+  /// answers the next batch. (A transport stops reading while its replies are unsent, so
+  /// the budget is what bounds the work and memory one read of pipelined requests causes.)
+  verdict on_bytes(std::string_view in, std::string& out, std::size_t budget = unlimited_replies) {
+    std::string held;  // the backlog being answered now (the framer may hold on to a new one)
+    if (!backlog_.empty()) {
+      held = std::move(backlog_);
+      backlog_.clear();
+      held.append(in);  // (a transport does not read while `more`; safe if one does)
+      in = held;
+    }
+    bool full = false;
+    auto answer = [&](std::string_view msg, line_ending e) {
+      if (!answer_one(msg, e, out)) return false;
+      full = out.size() >= budget;
+      return !full;
+    };
     switch (framer_.feed(in, answer)) {
       case feed_status::consumed: return verdict::keep_open;
-      case feed_status::stopped: return verdict::quit;
+      case feed_status::stopped: {
+        if (!full) return verdict::quit;
+        std::string_view const rest = in.substr(framer_.stopped_at());
+        if (rest.empty()) return verdict::keep_open;
+        backlog_.assign(rest);
+        return verdict::more;
+      }
       case feed_status::too_long: break;
     }
     out.append("ERR line too long (max ");
@@ -46,6 +72,9 @@ class text_stream_handler {
     out.append(" bytes)\n");
     return verdict::too_long;
   }
+
+  /// Input received but not answered yet (after `more`).
+  std::size_t backlog_size() const noexcept { return backlog_.size(); }
 
   /// The peer paused or half-closed: an unterminated tail is a message now.
   verdict on_pause(std::string& out) {
@@ -66,6 +95,7 @@ class text_stream_handler {
 
   Protocol protocol_;
   line_framer framer_;
+  std::string backlog_;  // input after a budget stop, not yet framed
 };
 
 /// RFC 862 echo over a stream: every byte back unchanged; no framing, no greeting.
@@ -76,12 +106,14 @@ class echo_stream_handler {
   static constexpr bool replies_with_input = true;
 
   void greet(std::string&) const noexcept {}
-  verdict on_bytes(std::string_view in, std::string& out) {
+  /// (No budget: the reply is as large as the input, which one read bounds.)
+  verdict on_bytes(std::string_view in, std::string& out, std::size_t = unlimited_replies) {
     out.append(in);
     return verdict::keep_open;
   }
   verdict on_pause(std::string&) noexcept { return verdict::keep_open; }
   bool wants_pause() const noexcept { return false; }
+  std::size_t backlog_size() const noexcept { return 0; }
 };
 
 /// Splits one trailing line ending off a datagram (`"hi\r\n"` → `"hi"`, crlf).

@@ -18,7 +18,7 @@ std::string_view ending_bytes(line_ending e) noexcept;
 /// What `line_framer::feed` did with its input.
 enum class feed_status : std::uint8_t {
   consumed,  ///< every byte was framed (a tail may be buffered)
-  stopped,   ///< the message callback asked to stop; the rest of the input was dropped
+  stopped,   ///< the message callback asked to stop; `stopped_at()` says where
   too_long,  ///< a line exceeded the cap; the framer must not be fed again
 };
 
@@ -82,6 +82,10 @@ class line_framer {
   template <class OnMessage>
   bool flush(OnMessage&& on_message);
 
+  /// After `feed` returned `stopped`: how many bytes of its input were framed (the
+  /// message that stopped it included); the rest was not looked at.
+  std::size_t stopped_at() const noexcept { return stopped_at_; }
+
   /// True when an unterminated tail is buffered (the transport should wait for a pause).
   bool has_partial() const noexcept { return !partial_.empty(); }
 
@@ -92,6 +96,7 @@ class line_framer {
 
   std::string partial_;
   std::size_t max_line_;
+  std::size_t stopped_at_ = 0;
 };
 
 template <class OnMessage>
@@ -108,7 +113,10 @@ feed_status line_framer::feed(std::string_view input, OnMessage&& on_message) {
     }
     std::string line = std::move(partial_);
     partial_.clear();
-    if (!on_message(std::string_view(line), e)) return feed_status::stopped;
+    if (!on_message(std::string_view(line), e)) {
+      stopped_at_ = pos;
+      return feed_status::stopped;
+    }
   }
   line_end_finder line_ends(input);
   while (pos < input.size()) {
@@ -146,7 +154,10 @@ feed_status line_framer::feed(std::string_view input, OnMessage&& on_message) {
       partial_.clear();
       keep_going = on_message(std::string_view(line), e);
     }
-    if (!keep_going) return feed_status::stopped;
+    if (!keep_going) {
+      stopped_at_ = pos;
+      return feed_status::stopped;
+    }
   }
   release_if_large();
   return feed_status::consumed;
