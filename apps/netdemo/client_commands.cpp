@@ -2,6 +2,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <deque>
 #include <iostream>
@@ -87,6 +88,13 @@ client_settings read_client_settings(const po::variables_map& vm, bool stream) {
     s.connect_timeout = parse_duration(vm["connect-timeout"].as<std::string>(), "connect-timeout");
     s.greeting_wait = parse_duration(vm["greeting-wait"].as<std::string>(), "greeting-wait");
     s.pause = parse_duration(vm["pause"].as<std::string>(), "pause");
+    for (const auto& m : s.messages) {
+      if (m.empty() && s.eol.empty()) {
+        throw error(exit_code::usage,
+                    "an empty MESSAGE is zero bytes as a bare word: nothing to send, and no reply "
+                    "would come (--eol lf sends it as an empty line)");
+      }
+    }
   } else {
     s.retries = vm["retries"].as<int>();
     if (s.retries < 0) throw error(exit_code::usage, "--retries must be 0 or more");
@@ -140,6 +148,23 @@ class stdin_lines {
   int saved_flags_;
   std::string buf_;
 };
+
+/// A standard descriptor that is closed (`<&-`, `>&-`) would be taken by the next one
+/// opened (the io_context's epoll descriptor, a socket) and read or written as if it were
+/// the terminal. /dev/null takes each such place first, opened read-only: as stdin it
+/// reads as an immediate end of input; as stdout or stderr every write fails (EBADF) as
+/// it would on the closed descriptor, so a lost output is still reported (exit 23).
+/// Call it before anything opens a descriptor.
+void reserve_standard_descriptors() {
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    int const got = ::open("/dev/null", O_RDONLY);  // the lowest free number: `fd`
+    if (got > fd) {
+      ::dup2(got, fd);
+      ::close(got);
+    }
+  }
+}
 
 /// Runs `task` on `ioc`; Ctrl+C ends the program with exit 130.
 int run_client(asio::io_context& ioc, asio::awaitable<int> task) {
@@ -214,6 +239,9 @@ asio::awaitable<int> interactive(Client& client, const client_settings& s, asio:
           if (show_prompt) std::cout << '\n' << std::flush;  // Ctrl+D after "> "
           break;
         }
+        // A bare word that is empty is zero bytes: nothing to send, and no reply would
+        // come. With --eol it is a line ending, a message the server answers.
+        if (line->empty() && s.eol.empty()) continue;
         std::uint64_t const before = replies;
         try {
           co_await client.send(*line + s.eol);
@@ -313,6 +341,7 @@ int stream_client_command(const command_info& info, const std::vector<std::strin
   if (!parse(info, args, o, pos, vm)) return 0;
   auto s = read_client_settings(vm, true);
   s.prompt = d.prompt;
+  reserve_standard_descriptors();
   asio::io_context ioc(1);
   auto task = [&]() -> asio::awaitable<int> {
     if (!s.unix_path.empty()) {
@@ -367,6 +396,7 @@ int udp_client(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse(info, args, o, pos, vm)) return 0;
   auto s = read_client_settings(vm, false);
+  reserve_standard_descriptors();
   asio::io_context ioc(1);
   auto task = [&]() -> asio::awaitable<int> {
     if (!s.unix_path.empty()) {

@@ -160,6 +160,23 @@ class SilentServer(ClientCase):
 
 
 
+def close_fds(*fds):
+    """A preexec_fn: the child starts with `fds` closed (as `<&-` or `>&-` in a shell)."""
+    def setup():
+        h._die_with_parent()
+        for fd in fds:
+            os.close(fd)
+    return setup
+
+
+def run_closed(args, fds, timeout=h.QUICK):
+    """Runs `netdemo ARGS` with the standard descriptors `fds` closed; the others piped."""
+    return subprocess.run([h.netdemo(), *args], stdin=subprocess.DEVNULL if 0 not in fds else None,
+                          stdout=subprocess.PIPE if 1 not in fds else None,
+                          stderr=subprocess.PIPE if 2 not in fds else None,
+                          preexec_fn=close_fds(*fds), timeout=timeout)
+
+
 class ServerGoesAway(ClientCase):
     """The server closes (or resets) while stdin still has lines, or never ends."""
 
@@ -254,6 +271,83 @@ class ServerGoesAway(ClientCase):
         c.join_output()
         self.assertEqual(len(c.lines("stderr")), 1, c.text("stderr"))
         self.assertIn("127.0.0.1:%d" % srv.port, c.text("stderr"))
+
+
+class ClosedStandardDescriptors(ClientCase):
+    """Defect 10: `<&-` is an end of input, not a Boost assertion text; a socket must
+    never take the place of a closed stdin or stdout."""
+
+    def test_tcp_client_closed_stdin_is_end_of_input(self):
+        srv = self.tcp_server()
+        r = run_closed(["tcp-client", "--port", str(srv.port), "--timeout", "2s"], [0])
+        self.assert_clean(r.stderr)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, b"Welcome!\n", b""))
+
+    def test_command_client_closed_stdin_is_end_of_input(self):
+        srv = self.server("command-server", "--root", self.tempdir())
+        r = run_closed(["command-client", "--port", str(srv.port), "--timeout", "2s"], [0])
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, b"", b""))
+
+    def test_udp_client_closed_stdin_is_end_of_input(self):
+        srv = self.udp_server()
+        r = run_closed(["udp-client", "--port", str(srv.port), "--timeout", "500ms"], [0])
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, b"", b""))
+
+    def test_closed_stdout_is_a_write_error_and_nothing_reaches_the_server(self):
+        srv = FakeStreamServer(self, reply=lambda d: b"reply\n", close_on_eof=True)
+        r = run_closed(["tcp-client", "--port", str(srv.port), "--timeout", "2s",
+                        "--greeting-wait", "0", "--eol", "lf", "hi"], [1])
+        self.assertEqual(r.returncode, 23, r.stderr)
+        self.assertIn(b"cannot write the output", r.stderr)
+        srv.closed.wait(h.QUICK)
+        self.assertEqual(srv.got(), b"hi\n")
+
+
+class EmptyLines(ClientCase):
+    """Defect 10: an empty line must not leave the client waiting for a reply that will
+    not come. Bare words (no --eol): an empty line is zero bytes, nothing to send, so it
+    is skipped. With --eol it is a message (a line ending) and gets its reply."""
+
+    def test_bare_word_empty_lines_are_skipped(self):
+        srv = self.tcp_server()
+        t0 = time.monotonic()
+        r = run(["tcp-client", "--port", str(srv.port), "--timeout", "5s"],
+                input=b"\nMichael\n\n\r\nTracy\n", timeout=15)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"Welcome!\nHello, Michael!\nHello, Tracy!\n")
+        self.assertLess(time.monotonic() - t0, 3.5)  # no --timeout (5 s) wait for a blank
+        srv.wait_line(r"closed \(eof, 12 bytes in,")
+
+    def test_command_client_empty_line_is_skipped(self):
+        srv = self.server("command-server", "--root", self.tempdir())
+        t0 = time.monotonic()
+        r = run(["command-client", "--port", str(srv.port), "--timeout", "5s"],
+                input=b"\nhello\n", timeout=15)
+        self.assertEqual((r.returncode, r.stdout), (0, b"welcome\n"), r.stderr)
+        self.assertLess(time.monotonic() - t0, 3.5)
+
+    def test_eol_empty_line_is_a_message(self):
+        srv = self.tcp_server()
+        r = run(["tcp-client", "--port", str(srv.port), "--timeout", "5s", "--eol", "lf"],
+                input=b"\nMichael\n", timeout=15)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"Welcome!\nHello, !\nHello, Michael!\n")
+
+    def test_udp_empty_line_is_an_empty_datagram_and_answered(self):
+        srv = self.udp_server()
+        r = run(["udp-client", "--port", str(srv.port), "--timeout", "500ms", "--retries", "0"],
+                input=b"\nMichael\n")
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout, b"Hello, !\nHello, Michael!\n")
+
+    def test_empty_bare_word_argument_is_a_usage_error(self):
+        for command in ("tcp-client", "command-client"):
+            with self.subTest(command=command):
+                t0 = time.monotonic()
+                r = run([command, "--port", "9", "Michael", ""])
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertIn(b"empty MESSAGE", r.stderr)
+                self.assertLess(time.monotonic() - t0, 2)
 
 
 if __name__ == "__main__":
