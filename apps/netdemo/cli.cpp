@@ -7,9 +7,37 @@
 #include <stdexcept>
 #include <system_error>
 
+#include "netdemo/net/endpoints.hpp"
 #include "netdemo/text.hpp"
 
 namespace netdemo::cli {
+
+namespace {
+
+bool is_positional(const po::positional_options_description& positional, const std::string& name) {
+  for (unsigned i = 0; i < positional.max_total_count() && i < 8; ++i) {
+    if (positional.name_for_position(i) == name) return true;
+  }
+  return false;
+}
+
+/// --host and --unix mean one thing in every subcommand that has them, and are checked
+/// here once for all: an empty --host would otherwise mean 127.0.0.1 to a client and every
+/// address to a server, and an empty --unix would quietly mean TCP.
+void check_address_options(const po::variables_map& vm,
+                           const po::positional_options_description& positional) {
+  if (vm.count("host") && !is_positional(positional, "host") &&
+      vm["host"].as<std::string>().empty()) {
+    throw error(exit_code::usage,
+                "--host is empty: give an address or a host name (the default is 127.0.0.1)");
+  }
+  if (vm.count("unix")) {
+    auto const problem = net::unix_path_problem(vm["unix"].as<std::string>());
+    if (!problem.empty()) throw error(exit_code::usage, "--unix: " + problem);
+  }
+}
+
+}  // namespace
 
 bool parse(const command_info& info, const std::vector<std::string>& args,
            po::options_description& options, const po::positional_options_description& positional,
@@ -21,11 +49,7 @@ bool parse(const command_info& info, const std::vector<std::string>& args,
       // Positional arguments are in the synopsis, not in the option list.
       po::options_description shown("Options");
       for (const auto& opt : options.options()) {
-        bool positional_only = false;
-        for (unsigned i = 0; i < positional.max_total_count() && i < 8; ++i) {
-          positional_only = positional_only || positional.name_for_position(i) == opt->long_name();
-        }
-        if (!positional_only) shown.add(opt);
+        if (!is_positional(positional, opt->long_name())) shown.add(opt);
       }
       std::cout << "Usage: netdemo " << info.name << ' ' << info.synopsis << "\n\n"
                 << info.summary << "\n\n"
@@ -37,6 +61,7 @@ bool parse(const command_info& info, const std::vector<std::string>& args,
   } catch (const po::error& e) {
     throw error(exit_code::usage, e.what());
   }
+  check_address_options(vm, positional);
   return true;
 }
 

@@ -25,7 +25,8 @@ struct command_info {
 };
 
 /// Parses `args` against `options` (+ positionals). Prints help and returns false for
-/// --help; throws netdemo::error(usage) on a bad command line.
+/// --help; throws netdemo::error(usage) on a bad command line, which includes an empty
+/// --host and a --unix path that cannot name a socket (empty, over net::max_unix_path).
 bool parse(const command_info& info, const std::vector<std::string>& args,
            po::options_description& options, const po::positional_options_description& positional,
            po::variables_map& vm);

@@ -2,12 +2,15 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <deque>
 #include <iostream>
 #include <optional>
+#include <variant>
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/read_until.hpp>
@@ -85,6 +88,13 @@ client_settings read_client_settings(const po::variables_map& vm, bool stream) {
     s.connect_timeout = parse_duration(vm["connect-timeout"].as<std::string>(), "connect-timeout");
     s.greeting_wait = parse_duration(vm["greeting-wait"].as<std::string>(), "greeting-wait");
     s.pause = parse_duration(vm["pause"].as<std::string>(), "pause");
+    for (const auto& m : s.messages) {
+      if (m.empty() && s.eol.empty()) {
+        throw error(exit_code::usage,
+                    "an empty MESSAGE is zero bytes as a bare word: nothing to send, and no reply "
+                    "would come (--eol lf sends it as an empty line)");
+      }
+    }
   } else {
     s.retries = vm["retries"].as<int>();
     if (s.retries < 0) throw error(exit_code::usage, "--retries must be 0 or more");
@@ -114,19 +124,17 @@ class stdin_lines {
     if (saved_flags_ != -1) ::fcntl(STDIN_FILENO, F_SETFL, saved_flags_);
   }
 
-  /// Ends the input early (the other side is gone).
-  void close() {
-    closed_ = true;
-    boost::system::error_code ignored;
-    in_.cancel(ignored);
-  }
-
-  /// The next line (without its line ending), or nullopt at end of input.
+  /// The next line (without its line ending), or nullopt at end of input. A read error
+  /// other than end of input is a failure (exit 1); cancellation ends the read with
+  /// operation_aborted.
   asio::awaitable<std::optional<std::string>> next() {
-    if (closed_) co_return std::nullopt;
     auto [ec, n] = co_await asio::async_read_until(in_, asio::dynamic_buffer(buf_), '\n',
                                                    asio::as_tuple(asio::use_awaitable));
-    if (closed_ || (ec && buf_.empty())) co_return std::nullopt;
+    if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);
+    if (ec && ec != asio::error::eof) {
+      throw error(exit_code::failure, "cannot read standard input: " + ec.message());
+    }
+    if (ec && buf_.empty()) co_return std::nullopt;
     if (ec) n = buf_.size();  // a last line without LF
     std::string line = buf_.substr(0, n);
     buf_.erase(0, n);
@@ -139,8 +147,24 @@ class stdin_lines {
   asio::posix::stream_descriptor in_;
   int saved_flags_;
   std::string buf_;
-  bool closed_ = false;
 };
+
+/// A standard descriptor that is closed (`<&-`, `>&-`) would be taken by the next one
+/// opened (the io_context's epoll descriptor, a socket) and read or written as if it were
+/// the terminal. /dev/null takes each such place first, opened read-only: as stdin it
+/// reads as an immediate end of input; as stdout or stderr every write fails (EBADF) as
+/// it would on the closed descriptor, so a lost output is still reported (exit 23).
+/// Call it before anything opens a descriptor.
+void reserve_standard_descriptors() {
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    int const got = ::open("/dev/null", O_RDONLY);  // the lowest free number: `fd`
+    if (got > fd) {
+      ::dup2(got, fd);
+      ::close(got);
+    }
+  }
+}
 
 /// Runs `task` on `ioc`; Ctrl+C ends the program with exit 130.
 int run_client(asio::io_context& ioc, asio::awaitable<int> task) {
@@ -173,62 +197,85 @@ int run_client(asio::io_context& ioc, asio::awaitable<int> task) {
 /// Interactive stream session: print what the server sends while sending what the user
 /// types. Bare words (no --eol) go one at a time, each after the previous reply (or
 /// --timeout), because bare words sent back to back would arrive as one message.
+///
+/// Two coroutines share this frame: the printer (replies, until the server closes) and
+/// the typist (stdin, until its end, then --timeout for the server to finish). They are
+/// joined with `||`: whichever ends first cancels the other, and `interactive` returns only
+/// once both have finished, so neither can touch this frame after it is gone. Both return
+/// their failure as a value, so the `||` never throws past a sibling still running.
 template <class Client>
 asio::awaitable<int> interactive(Client& client, const client_settings& s, asio::io_context& ioc) {
+  using namespace asio::experimental::awaitable_operators;
   using client::reply_framing;
-  bool server_closed = false;
   std::uint64_t replies = 0;
+  bool input_ended = false;
   stdin_lines input(ioc);
-  asio::steady_timer done(ioc, asio::steady_timer::time_point::max());
-  asio::steady_timer reply_seen(ioc);
-  auto printer = [&]() -> asio::awaitable<void> {
-    for (;;) {
-      auto r = co_await client.read_reply(std::chrono::hours(24), s.pause, reply_framing::pause);
-      print_reply(r.data);
-      ++replies;
-      reply_seen.cancel();
-      if (r.eof) break;
+  asio::steady_timer reply_seen(ioc);  // cancelled by the printer at each reply
+
+  auto printer = [&]() -> asio::awaitable<std::exception_ptr> {
+    try {
+      for (;;) {
+        auto r = co_await client.read_reply(std::chrono::hours(24), s.pause, reply_framing::pause);
+        print_reply(r.data);
+        ++replies;
+        reply_seen.cancel();
+        if (r.eof) co_return nullptr;
+      }
+    } catch (...) {
+      co_return std::current_exception();
     }
   };
-  asio::co_spawn(ioc, printer(), [&](std::exception_ptr e) {
-    if (e) {
-      try {
-        std::rethrow_exception(e);
-      } catch (const std::exception& x) {
-        std::cerr << "netdemo: " << x.what() << '\n';
+
+  // Once cancelled (the printer has ended), every further co_await here throws
+  // operation_aborted (Asio's throw_if_cancelled default), which ends every loop.
+  auto typist = [&]() -> asio::awaitable<std::exception_ptr> {
+    std::exception_ptr send_failure;
+    try {
+      bool const show_prompt = s.prompt && ::isatty(STDIN_FILENO) == 1;
+      for (;;) {
+        if (show_prompt) std::cout << "> " << std::flush;
+        auto line = co_await input.next();
+        if (!line) {
+          if (show_prompt) std::cout << '\n' << std::flush;  // Ctrl+D after "> "
+          break;
+        }
+        // A bare word that is empty is zero bytes: nothing to send, and no reply would
+        // come. With --eol it is a line ending, a message the server answers.
+        if (line->empty() && s.eol.empty()) continue;
+        std::uint64_t const before = replies;
+        try {
+          co_await client.send(*line + s.eol);
+        } catch (const error&) {
+          send_failure = std::current_exception();
+          break;
+        }
+        if (s.eol.empty()) {
+          reply_seen.expires_after(s.timeout);
+          while (replies == before) {
+            auto [ec] = co_await reply_seen.async_wait(asio::as_tuple(asio::use_awaitable));
+            if (!ec) break;  // no reply in time: go on anyway
+          }
+        }
       }
-    }
-    server_closed = true;
-    input.close();
-    reply_seen.cancel();
-    done.cancel();
-  });
-  bool const show_prompt = s.prompt && ::isatty(STDIN_FILENO) == 1;
-  while (!server_closed) {
-    if (show_prompt) {
-      std::cout << "> " << std::flush;
-    }
-    auto line = co_await input.next();
-    if (!line && show_prompt) std::cout << '\n' << std::flush;  // Ctrl+D after "> "
-    if (!line || server_closed) break;
-    std::uint64_t const before = replies;
-    co_await client.send(*line + s.eol);
-    if (s.eol.empty()) {
-      reply_seen.expires_after(s.timeout);
-      while (replies == before && !server_closed) {
-        auto [ec] = co_await reply_seen.async_wait(asio::as_tuple(asio::use_awaitable));
-        if (!ec) break;  // no reply in time: go on anyway
+      if (!send_failure) {
+        // End of input: half-close and show what the server still sends.
+        input_ended = true;
+        client.shutdown_send();
       }
+      // After a failed send the connection is broken: the printer is about to see how
+      // (EOF or a reset) and says so; its report is better than ours.
+      asio::steady_timer drain(co_await asio::this_coro::executor, s.timeout);
+      co_await drain.async_wait(asio::as_tuple(asio::use_awaitable));
+    } catch (...) {
+      co_return std::current_exception();
     }
-  }
-  if (server_closed) {
-    std::cerr << "Connection closed by the server.\n";
-  } else {
-    // End of input: half-close and show what the server still sends.
-    client.shutdown_send();
-    done.expires_after(s.timeout);
-    co_await done.async_wait(asio::as_tuple(asio::use_awaitable));
-  }
+    co_return send_failure;
+  };
+
+  auto const ended = co_await (printer() || typist());
+  auto const failure = std::visit([](const std::exception_ptr& e) { return e; }, ended);
+  if (failure) std::rethrow_exception(failure);
+  if (ended.index() == 0 && !input_ended) std::cerr << "Connection closed by the server.\n";
   co_return 0;
 }
 
@@ -294,6 +341,7 @@ int stream_client_command(const command_info& info, const std::vector<std::strin
   if (!parse(info, args, o, pos, vm)) return 0;
   auto s = read_client_settings(vm, true);
   s.prompt = d.prompt;
+  reserve_standard_descriptors();
   asio::io_context ioc(1);
   auto task = [&]() -> asio::awaitable<int> {
     if (!s.unix_path.empty()) {
@@ -348,6 +396,7 @@ int udp_client(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse(info, args, o, pos, vm)) return 0;
   auto s = read_client_settings(vm, false);
+  reserve_standard_descriptors();
   asio::io_context ioc(1);
   auto task = [&]() -> asio::awaitable<int> {
     if (!s.unix_path.empty()) {

@@ -71,6 +71,7 @@ asio::awaitable<stream_client<asio::ip::tcp>> connect_tcp(std::string host, std:
 asio::awaitable<stream_client<asio::local::stream_protocol>> connect_unix(
     std::string path, std::chrono::milliseconds timeout) {
   using asio::local::stream_protocol;
+  net::check_unix_path(path);
   auto ex = co_await asio::this_coro::executor;
   stream_protocol::socket socket(ex);
   asio::steady_timer timer(ex, timeout);
@@ -165,6 +166,7 @@ asio::awaitable<datagram_client<asio::ip::udp>> connect_udp(std::string host, st
 asio::awaitable<datagram_client<asio::local::datagram_protocol>> connect_unix_datagram(
     std::string path) {
   using asio::local::datagram_protocol;
+  net::check_unix_path(path);
   auto ex = co_await asio::this_coro::executor;
   datagram_protocol::socket socket(ex);
   boost::system::error_code ec;

@@ -152,7 +152,22 @@ asio::ip::udp::socket open_udp_socket(const asio::any_io_executor& ex, const std
   return s;
 }
 
+std::string unix_path_problem(std::string_view path) {
+  if (path.empty()) return "the Unix socket path is empty";
+  if (path.size() > max_unix_path) {
+    return "the Unix socket path is " + std::to_string(path.size()) + " bytes long; the limit is " +
+           std::to_string(max_unix_path) + " (sockaddr_un.sun_path)";
+  }
+  return {};
+}
+
+void check_unix_path(std::string_view path) {
+  auto problem = unix_path_problem(path);
+  if (!problem.empty()) throw error(exit_code::usage, problem + ": '" + std::string(path) + "'");
+}
+
 void claim_unix_path(const std::string& path, bool datagram) {
+  check_unix_path(path);
   struct ::stat st {};
   if (::lstat(path.c_str(), &st) != 0) {
     if (errno == ENOENT) return;

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "netdemo/net/endpoints.hpp"
 #include "netdemo/net/stream_server.hpp"
 #include "netdemo/proto/roles.hpp"
 #include "support.hpp"
@@ -167,4 +168,16 @@ TEST_CASE("datagram client: a lost first datagram is resent and answered", "[cli
   REQUIRE(reply.has_value());
   CHECK(reply->data == "again");
   CHECK(reply->attempts == 2);
+}
+
+TEST_CASE("clients: a Unix path that cannot name a socket is a usage error (2)", "[client][unix]") {
+  std::string const too_long(netdemo::net::max_unix_path + 1, 'x');
+  for (std::string const& path : {too_long, std::string()}) {
+    CHECK(run_alone([path]() -> asio::awaitable<void> {
+            co_await netdemo::client::connect_unix(path, 1s);
+          }) == exit_code::usage);
+    CHECK(run_alone([path]() -> asio::awaitable<void> {
+            co_await netdemo::client::connect_unix_datagram(path);
+          }) == exit_code::usage);
+  }
 }

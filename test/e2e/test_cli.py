@@ -25,6 +25,10 @@ HELLO_OUT = b"Welcome!\nHello, Michael!\nHello, Tracy!\nHello, Sarah!\n"
 # Short client timeouts keep failures fast; replies on loopback take microseconds.
 FAST_TCP = ["--timeout", "2s", "--greeting-wait", "500ms"]
 FAST_UDP = ["--timeout", "500ms", "--retries", "2"]
+# The subcommands with --host and --unix; clients get a message so that they do not read stdin.
+ADDRESS_COMMANDS = ["tcp-server", "udp-server", "timestamp-server", "command-server",
+                    "tcp-client", "udp-client", "command-client"]
+ONE_MESSAGE = {"tcp-client": ["hi"], "udp-client": ["hi"], "command-client": ["date"]}
 
 
 class HelpAndVersion(NetdemoTestCase):
@@ -145,6 +149,58 @@ class UsageErrors(NetdemoTestCase):
                     self.fail("tcp-server %s -1 started a server" % opt)
                 self.assertEqual(r.returncode, 2, r.stderr)
                 self.assertIn(opt.encode(), r.stderr)
+
+    def test_empty_host_is_a_usage_error(self):
+        # It used to mean 127.0.0.1 to a client and every address to a server.
+        for command in ADDRESS_COMMANDS:
+            with self.subTest(command=command):
+                try:
+                    r = run([command, "--host", "", "--port", "0", *ONE_MESSAGE.get(command, [])],
+                            timeout=3)
+                except subprocess.TimeoutExpired:
+                    self.fail("%s --host '' started" % command)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertEqual(r.stdout, b"")
+                self.assertIn(b"--host is empty", r.stderr)
+
+    def test_empty_unix_path_is_a_usage_error(self):
+        # It used to mean TCP on 127.0.0.1.
+        for command in ADDRESS_COMMANDS:
+            with self.subTest(command=command):
+                try:
+                    r = run([command, "--unix", "", "--port", "0", *ONE_MESSAGE.get(command, [])],
+                            timeout=3)
+                except subprocess.TimeoutExpired:
+                    self.fail("%s --unix '' started" % command)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                self.assertEqual(r.stdout, b"")
+                self.assertIn(b"--unix: the Unix socket path is empty", r.stderr)
+
+    def test_unix_path_over_sun_path_is_a_usage_error(self):
+        d = self.tempdir()
+        path = os.path.join(d, "s" * (108 - len(d) - 1))
+        self.assertEqual(len(path), 108)
+        for command in ADDRESS_COMMANDS:
+            with self.subTest(command=command):
+                r = run([command, "--unix", path, *ONE_MESSAGE.get(command, [])], timeout=3)
+                self.assertEqual(r.returncode, 2, r.stderr)
+                lines = r.stderr.decode().splitlines()
+                self.assertEqual(lines[0], "netdemo %s: --unix: the Unix socket path is 108 bytes "
+                                 "long; the limit is 107 (sockaddr_un.sun_path)" % command)
+                self.assertNotIn("File name too long", r.stderr.decode())
+                self.assertFalse(os.path.exists(path))
+
+    def test_longest_unix_path_works(self):
+        d = self.tempdir()
+        for command, client in (("tcp-server", "tcp-client"), ("udp-server", "udp-client")):
+            with self.subTest(command=command):
+                path = os.path.join(d, command[0] * (107 - len(d) - 1))
+                self.assertEqual(len(path), 107)
+                s = self.server(command, unix=path)
+                r = run([client, "--unix", path, "--timeout", "2s", "Michael"])
+                self.assertEqual(r.returncode, 0, r.stderr)
+                self.assertIn(b"Hello, Michael!", r.stdout)
+                s.stop()
 
     def test_negative_max_datagram_is_a_usage_error(self):
         self.assert_usage_error(["udp-server", "--max-datagram", "-1"], "--max-datagram")

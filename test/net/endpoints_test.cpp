@@ -167,3 +167,37 @@ TEST_CASE("a name that does not resolve is exit code 6", "[endpoints]") {
     CHECK(std::string(e.what()).find("cannot resolve 'nosuch.invalid'") != std::string::npos);
   }
 }
+
+TEST_CASE("a Unix path that cannot name a socket is a usage error naming the limit", "[unix]") {
+  using netdemo::net::max_unix_path;
+  CHECK(max_unix_path == 107);
+  CHECK(netdemo::net::unix_path_problem(std::string(max_unix_path, 'a')).empty());
+  CHECK(netdemo::net::unix_path_problem("") == "the Unix socket path is empty");
+  CHECK(netdemo::net::unix_path_problem(std::string(max_unix_path + 1, 'a')) ==
+        "the Unix socket path is 108 bytes long; the limit is 107 (sockaddr_un.sun_path)");
+
+  asio::io_context ioc;
+  temp_dir dir;
+  std::string const base = dir.path("");
+  std::string const longest = base + std::string(max_unix_path - base.size(), 's');
+  std::string const too_long = longest + "s";
+  auto usage_error = [](auto&& open) {
+    try {
+      open();
+    } catch (const netdemo::error& e) {
+      CHECK(std::string(e.what()).find("the limit is 107") != std::string::npos);
+      return e.code() == netdemo::exit_code::usage;
+    }
+    return false;
+  };
+  CHECK(usage_error([&] { netdemo::net::open_unix_listener(ioc.get_executor(), too_long); }));
+  CHECK(usage_error([&] { netdemo::net::open_unix_datagram(ioc.get_executor(), too_long); }));
+  CHECK(usage_error([&] { netdemo::net::claim_unix_path(too_long, false); }));
+  // An empty path would have bound a datagram socket to an automatic abstract address.
+  CHECK_THROWS_AS(netdemo::net::open_unix_datagram(ioc.get_executor(), ""), netdemo::error);
+  CHECK_THROWS_AS(netdemo::net::open_unix_listener(ioc.get_executor(), ""), netdemo::error);
+  // The longest path that fits works.
+  auto a = netdemo::net::open_unix_listener(ioc.get_executor(), longest);
+  CHECK(a.local_endpoint().path() == longest);
+  netdemo::net::unix_path_owner owner(longest);
+}

@@ -60,7 +60,8 @@ extern template class datagram_client<asio::local::datagram_protocol>;
 asio::awaitable<datagram_client<asio::ip::udp>> connect_udp(std::string host, std::uint16_t port);
 
 /// Connects a Unix datagram socket to `path`, bound to an automatic abstract address
-/// so that the server can answer. Errors: cannot_connect (7).
+/// so that the server can answer. Errors: usage (2) for a path that cannot name a socket
+/// (net::check_unix_path), cannot_connect (7).
 asio::awaitable<datagram_client<asio::local::datagram_protocol>> connect_unix_datagram(
     std::string path);
 

@@ -116,7 +116,8 @@ class stream_client {
 asio::awaitable<stream_client<asio::ip::tcp>> connect_tcp(std::string host, std::uint16_t port,
                                                           std::chrono::milliseconds timeout);
 
-/// Connects to a Unix stream socket at `path`. Errors: cannot_connect (7), timeout (28).
+/// Connects to a Unix stream socket at `path`. Errors: usage (2) for a path that cannot
+/// name a socket (net::check_unix_path), cannot_connect (7), timeout (28).
 asio::awaitable<stream_client<asio::local::stream_protocol>> connect_unix(
     std::string path, std::chrono::milliseconds timeout);
 

@@ -1,6 +1,9 @@
 // Opening listeners: name resolution, SO_REUSEADDR, dual stack, Unix paths.
 #pragma once
 
+#include <sys/un.h>
+
+#include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,6 +26,18 @@ std::string to_string(const asio::ip::udp::endpoint& ep);
 std::string to_string(const asio::local::stream_protocol::endpoint& ep);
 std::string to_string(const asio::local::datagram_protocol::endpoint& ep);
 
+/// The longest Unix socket path: sockaddr_un's sun_path, less its terminating NUL.
+inline constexpr std::size_t max_unix_path = sizeof(sockaddr_un::sun_path) - 1;
+
+/// Why `path` cannot name a Unix socket (it is empty, or longer than max_unix_path), as
+/// one sentence; empty when it can.
+std::string unix_path_problem(std::string_view path);
+
+/// Throws netdemo::error(usage) saying `unix_path_problem`, if there is one. Every function
+/// here and in netdemo/client that takes a Unix path checks it so, instead of letting the
+/// kernel's "File name too long" through.
+void check_unix_path(std::string_view path);
+
 /// Binds TCP listeners for `host` (an address or a name; every address it resolves to
 /// gets a listener, all on the same port). `::` is dual-stack (IPV6_V6ONLY off; where
 /// the system refuses that, an IPv4 listener is added). Port 0 picks a free port.
@@ -41,17 +56,18 @@ std::vector<asio::ip::tcp::acceptor> open_tcp_listeners(const asio::any_io_execu
 asio::ip::udp::socket open_udp_socket(const asio::any_io_executor& ex, const std::string& host,
                                       std::uint16_t port, bool share_port = false);
 
-/// Binds a Unix stream listener at `path` after `claim_unix_path`.
+/// Binds a Unix stream listener at `path` after `check_unix_path` and `claim_unix_path`.
 asio::local::stream_protocol::acceptor open_unix_listener(const asio::any_io_executor& ex,
                                                           const std::string& path);
 
-/// Binds a Unix datagram socket at `path` after `claim_unix_path`.
+/// Binds a Unix datagram socket at `path` after `check_unix_path` and `claim_unix_path`.
 asio::local::datagram_protocol::socket open_unix_datagram(const asio::any_io_executor& ex,
                                                           const std::string& path);
 
 /// Makes `path` free for a new socket: nothing there → fine; a socket nobody answers on
 /// (left by a dead server) → removed; a live socket or any other kind of file → throws
-/// std::system_error saying so. `datagram` chooses how liveness is probed.
+/// std::system_error saying so. `datagram` chooses how liveness is probed. A path that
+/// cannot name a socket throws as `check_unix_path` does.
 void claim_unix_path(const std::string& path, bool datagram);
 
 /// Removes the socket file at `path` when destroyed, if it is still the one bound here
