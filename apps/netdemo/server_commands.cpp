@@ -36,6 +36,15 @@ struct server_settings {
   bool quiet = false;
 };
 
+/// How long the stop of a datagram server waits for a reply the socket could not take at
+/// once (docs/limits.md). Datagram servers have no --grace: they have no sessions.
+constexpr std::chrono::milliseconds datagram_grace{1000};
+
+std::string duration_text(std::chrono::milliseconds d) {
+  if (d.count() % 1000 == 0) return std::to_string(d.count() / 1000) + " s";
+  return std::to_string(d.count()) + " ms";
+}
+
 std::string role_list() {
   std::string s;
   for (auto r : proto::role_names) {
@@ -94,7 +103,7 @@ void add_server_options(po::options_description& o, bool stream, const server_de
         ("idle-timeout", po::value<std::string>()->default_value("300s"), "close a connection silent this long")
         ("max-line", po::value<long long>()->default_value(64 * 1024), "longest line (bytes) a text role accepts")
         ("pause", po::value<std::string>()->default_value("20ms"), "quiet time after which unterminated bytes are a message")
-        ("grace", po::value<std::string>()->default_value("5s"), "on Ctrl+C/SIGTERM, time open sessions get to finish");
+        ("grace", po::value<std::string>()->default_value("5s"), "on Ctrl+C/SIGTERM, time open sessions get to finish (sessions cut off then: exit 1)");
   } else {
     o.add_options()
         ("max-datagram", po::value<long long>()->default_value(64 * 1024), "largest datagram answered; longer ones are dropped");
@@ -131,6 +140,7 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream,
     if (s.limits.idle_timeout.count() == 0) throw error(exit_code::usage, "--idle-timeout must be above 0");
   } else {
     s.limits.max_datagram = count_option(vm, "max-datagram", 1, 16 * 1024 * 1024);
+    s.grace = datagram_grace;
   }
   // An option for another role is a mistake worth saying, not something to ignore.
   auto only_for = [&](const char* option, std::string_view role) {
@@ -157,7 +167,8 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream,
 /// Runs `servers[i]` on `iocs[i]`, each on its own thread (the calling thread runs the
 /// first), until every server has stopped. First SIGINT/SIGTERM: graceful stop of all;
 /// second: abort. A server that fails aborts the others. Returns the exit code (130
-/// after SIGINT, 0 after SIGTERM or a normal end).
+/// after SIGINT, 0 after SIGTERM or a normal end); throws exit 1 when the stop cut off
+/// sessions (or a datagram reply): a second signal, or the grace ran out.
 template <class Server>
 int run_until_signalled(std::vector<std::unique_ptr<asio::io_context>>& iocs,
                         std::vector<std::unique_ptr<Server>>& servers,
@@ -221,6 +232,19 @@ int run_until_signalled(std::vector<std::unique_ptr<asio::io_context>>& iocs,
   main_ioc.run();
   for (auto& t : threads) t.join();
   if (failure) std::rethrow_exception(failure);
+  std::size_t aborted = 0;
+  for (const auto& s : servers) aborted += s->aborted_sessions();
+  if (aborted > 0) {
+    // Cut-off sessions may have lost replies: that is no success, whatever the signal
+    // (a supervisor or script must be able to tell).
+    constexpr bool stream = requires(Server& s) { s.session_count(); };
+    std::string const cause =
+        signals_seen > 1 ? "a second signal"
+                         : std::string(stream ? "still open" : "still waiting to be sent") +
+                               " when the grace of " + duration_text(grace) + " ran out";
+    throw error(exit_code::failure, "the stop cut off " + std::to_string(aborted) +
+                                        (stream ? " session(s) (" : " reply(ies) (") + cause + ")");
+  }
   return code;
 }
 
@@ -343,7 +367,8 @@ int udp_server(const std::vector<std::string>& args) {
       "message; one trailing line ending is kept off the message and put back on the reply.\n"
       "'hello' answers 'Hello, <msg>!', 'upper' upper-cases (seed 001), 'echo' returns the\n"
       "datagram unchanged, 'timestamp' and 'command' as over TCP. Datagrams over\n"
-      "--max-datagram are dropped, never answered cut.",
+      "--max-datagram are dropped, never answered cut. A UDP reply is at most 3x the\n"
+      "request + 64 bytes (no amplifier): a larger one becomes a short ERR line.",
       "  netdemo udp-server                      # hello on 127.0.0.1:9999/udp\n"
       "  netdemo udp-server --role upper --port 8080\n"
       "  netdemo udp-server --role echo --unix /tmp/echo.dgram\n"};

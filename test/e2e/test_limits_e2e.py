@@ -5,6 +5,7 @@ connection cap, idle timeout, graceful stop, datagram cap, resets and garbage.
 Run alone: NETDEMO=/path/to/netdemo python3 test/e2e/test_limits_e2e.py
 """
 
+import os
 import re
 import signal
 import socket
@@ -241,6 +242,170 @@ class DatagramLimit(NetdemoTestCase):
         payload = bytes(range(256)) * 200  # 51200 bytes, under the 64 KiB default
         u.sendto(payload, ("127.0.0.1", s.port))
         self.assertEqual(u.recvfrom(65536)[0], payload)
+
+
+def stuck_echo_session(test, s):
+    """A client of the echo server `s` that sends without reading until both directions
+    are full: the server is left in the middle of writing a reply it cannot finish."""
+    c = socket.socket()
+    test.addCleanup(c.close)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+    c.settimeout(10)
+    c.connect(("127.0.0.1", s.port))
+    stats = {"sent": 0, "stop": False}
+
+    def stuff():
+        try:
+            while not stats["stop"]:
+                c.sendall(b"z" * 65536)
+                stats["sent"] += 65536
+        except OSError:
+            pass
+
+    threading.Thread(target=stuff, daemon=True).start()
+    test.addCleanup(lambda: stats.__setitem__("stop", True))
+    test.assertTrue(h.wait_until_sending_stalls(stats), "the echo server never stopped reading")
+    return c
+
+
+class StopExitCodes(NetdemoTestCase):
+    """A stop that had to cut sessions off is not a success (docs/exit-codes.md)."""
+
+    def assert_aborted(self, s, rc, cause):
+        s.join_output()
+        self.assertEqual(rc, 1, s.text("stderr"))
+        self.assertRegex(s.text("stderr"),
+                         r"^netdemo tcp-server: the stop cut off 1 session\(s\) \(%s\)$" % cause)
+        self.assertRegex(s.text(), r"closed \(aborted, \d+ bytes in, \d+ out\)")
+
+    def test_second_sigterm_during_the_grace_exits_1(self):
+        s = self.tcp_server("--role", "echo", "--grace", "30s")
+        stuck_echo_session(self, s)
+        s.signal(signal.SIGTERM)
+        s.wait_line("Stopping")
+        s.signal(signal.SIGTERM)
+        self.assert_aborted(s, s.wait(5), "a second signal")
+
+    def test_second_sigint_exits_1_not_130(self):
+        s = self.tcp_server("--role", "echo", "--grace", "30s")
+        stuck_echo_session(self, s)
+        s.signal(signal.SIGINT)
+        s.wait_line("Stopping")
+        s.signal(signal.SIGINT)
+        self.assert_aborted(s, s.wait(5), "a second signal")
+
+    def test_grace_running_out_exits_1(self):
+        s = self.tcp_server("--role", "echo", "--grace", "300ms")
+        stuck_echo_session(self, s)
+        t0 = time.monotonic()
+        s.signal(signal.SIGTERM)
+        rc = s.wait(5)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.25, "aborted before the grace ended")
+        self.assert_aborted(s, rc, r"still open when the grace of 300 ms ran out")
+
+    def test_grace_running_out_with_threads_exits_1(self):
+        s = self.tcp_server("--role", "echo", "--grace", "300ms", "--threads", "2")
+        stuck_echo_session(self, s)
+        s.signal(signal.SIGTERM)
+        self.assert_aborted(s, s.wait(5), r"still open when the grace of 300 ms ran out")
+
+    def test_clean_stop_with_sessions_open_keeps_0_and_130(self):
+        for sig, want in ((signal.SIGTERM, 0), (signal.SIGINT, 130)):
+            with self.subTest(sig=sig):
+                s = self.tcp_server("--grace", "5s")
+                idle = self.connect(s)
+                busy = self.connect(s)
+                self.assertEqual(h.recv_exactly(idle, b"Welcome!"), b"Welcome!")
+                self.assertEqual(h.recv_exactly(busy, b"Welcome!"), b"Welcome!")
+                busy.sendall(b"last words\n")
+                s.signal(sig)
+                self.assertEqual(h.recv_until_eof(busy), b"Hello, last words!\n")
+                self.assertEqual(h.recv_until_eof(idle), b"")
+                self.assertEqual(s.wait(5), want)
+                s.join_output()
+                self.assertEqual(s.text("stderr"), "")
+                self.assertNotIn("aborted", s.text())
+
+    def test_second_signal_that_cuts_off_only_a_lingering_close_is_still_0(self):
+        # The session had its last reply and its FIN; the server waits (lingering close) for
+        # the client, which keeps its socket open. Ending that wait loses nothing.
+        s = self.tcp_server("--grace", "5s")
+        c = self.connect(s)
+        self.assertEqual(h.recv_exactly(c, b"Welcome!"), b"Welcome!")
+        s.signal(signal.SIGTERM)
+        self.assertEqual(h.recv_until_eof(c), b"")  # c stays open: the server lingers
+        self.assertTrue(s.alive())
+        s.signal(signal.SIGTERM)
+        self.assertEqual(s.wait(5), 0, s.text("stderr"))
+        s.join_output()
+        self.assertRegex(s.text(), r"closed \(shutdown, ")
+
+    def test_udp_server_sigterm_exits_0(self):
+        s = self.udp_server()
+        u = self.udp()
+        u.sendto(b"x", ("127.0.0.1", s.port))
+        self.assertEqual(u.recvfrom(100)[0], b"Hello, x!")
+        self.assertEqual(s.stop(signal.SIGTERM), 0, s.text("stderr"))
+
+
+def reply_bound(request_size):
+    """docs/limits.md: a UDP reply is at most 3 times the request plus 64 bytes."""
+    return 3 * request_size + 64
+
+
+class NoAmplifier(NetdemoTestCase):
+    """No UDP role answers a datagram with more than reply_bound() bytes (issue 11, #6)."""
+
+    def big_root(self):
+        root = self.tempdir()
+        for i in range(1000):
+            open(os.path.join(root, "f%04d" % i), "w").close()
+        os.mkdir(os.path.join(root, "small"))
+        open(os.path.join(root, "small", "a"), "w").close()
+        return root
+
+    def test_ls_of_a_big_directory_is_refused_use_tcp(self):
+        s = self.udp_server("--role", "command", "--root", self.big_root())
+        u = self.udp()
+        addr = ("127.0.0.1", s.port)
+        for req, want in ((b"ls", b"ERR too large for UDP, use TCP"),
+                          (b"ls\n", b"ERR too large for UDP, use TCP\n"),
+                          (b"ls small", b"['a']")):
+            with self.subTest(req=req):
+                u.sendto(req, addr)
+                got = u.recvfrom(65536)[0]
+                self.assertEqual(got, want)
+                self.assertLessEqual(len(got), reply_bound(len(req)))
+        s.wait_line(r"Refused 127\.0\.0\.1:%d: limit:reply \(\d+ bytes for a 2-byte datagram, "
+                    r"at most 70\)" % u.getsockname()[1])
+
+    def test_every_role_stays_within_the_bound(self):
+        root = self.big_root()
+        for role in ("hello", "echo", "upper", "timestamp", "command"):
+            with self.subTest(role=role):
+                args = ["--role", role] + (["--root", root] if role == "command" else [])
+                s = self.udp_server(*args)
+                u = self.udp()
+                u.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 18)
+                u.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 18)
+                for req in (b"", b"\n", b"ls", b"ls .\r\n", b"help", b"os", b"date", b"x" * 1000,
+                            b"y" * 65499, b"y" * 65500, b"z" * 65507):
+                    u.sendto(req, ("127.0.0.1", s.port))
+                    got = u.recvfrom(65536)[0]
+                    self.assertLessEqual(len(got), reply_bound(len(req)), (req[:10], got[:60]))
+
+    def test_largest_datagram_to_hello_gets_err_not_silence(self):
+        s = self.udp_server()
+        u = self.udp()
+        u.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 1 << 18)
+        u.sendto(b"m" * 65507, ("127.0.0.1", s.port))
+        self.assertEqual(u.recvfrom(65536)[0],
+                         b"ERR reply too large for a datagram (65515 bytes, at most 65507)")
+        s.wait_line(r"Refused 127\.0\.0\.1:\d+: limit:reply \(65515 bytes for a 65507-byte datagram")
+        self.assertNotIn("Warning", s.text())
+        # The largest request whose reply fits is answered whole.
+        u.sendto(b"m" * 65499, ("127.0.0.1", s.port))
+        self.assertEqual(u.recvfrom(65536)[0], b"Hello, " + b"m" * 65499 + b"!")
 
 
 class Robustness(NetdemoTestCase):

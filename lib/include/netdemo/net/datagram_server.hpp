@@ -1,8 +1,12 @@
 // A datagram server (UDP or Unix datagram): one receive loop answering each datagram.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <type_traits>
 #include <exception>
 #include <string>
 #include <string_view>
@@ -11,6 +15,8 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/udp.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
@@ -29,10 +35,29 @@ concept datagram_handler = requires(H& h, std::string_view in, std::string& out)
   { h.on_datagram(in, out) } -> std::convertible_to<bool>;
 };
 
+/// A datagram handler that words the refusal of a reply too large for a datagram itself
+/// (`reason` is the server's generic wording, e.g. to mirror the request's line ending).
+/// Other handlers get `ERR <reason>`.
+template <class H>
+concept words_oversized_replies =
+    requires(H& h, std::string_view in, std::string_view reason, std::string& out) {
+      h.on_reply_too_large(in, reason, out);
+    };
+
+/// The largest UDP reply to a request of `request` bytes: three times the request plus
+/// 64 bytes (docs/limits.md). Anyone can put a victim's address on a UDP datagram; this
+/// keeps a netdemo server from being a reflection amplifier (QUIC's anti-amplification
+/// limit is 3x too). The 64 bytes let a short request get its short reply (`Hello, !`,
+/// a time stamp, `help`), and on the wire a reply is still at most 3.3 times its
+/// request: an IPv4 datagram carries 28 bytes of headers besides the payload.
+constexpr std::size_t max_udp_reply(std::size_t request) noexcept { return 3 * request + 64; }
+
 /// Serves one role on one datagram socket.
 ///
 /// `Protocol` is `asio::ip::udp` or `asio::local::datagram_protocol`. Datagrams longer
-/// than `max_datagram` are dropped (and reported), never answered truncated. Not thread
+/// than `max_datagram` are dropped (and reported), never answered truncated. A reply
+/// over UDP is at most `max_udp_reply(request)` bytes and must fit in one datagram; a
+/// larger one is replaced by a short `ERR` line (reported as `limit:reply`). Not thread
 /// safe: call everything on the socket's executor.
 template <class Protocol, datagram_handler Handler>
 class datagram_server {
@@ -45,6 +70,7 @@ class datagram_server {
         handler_(std::move(handler)),
         limits_(limits),
         log_(std::move(log)),
+        grace_timer_(socket_.get_executor()),
         // One byte more than the cap: a datagram that fills it is known to be too long.
         in_buf_(limits.max_datagram + 1) {}
 
@@ -72,24 +98,54 @@ class datagram_server {
       }
       // The usual case is synchronous: the reply needs no suspension.
       if (answer_now(std::string_view(in_buf_.data(), n), from)) {
+        sending_ = true;
         auto [sec, sent] = co_await socket_.async_send_to(asio::buffer(out_), from,
                                                          asio::as_tuple(asio::use_awaitable));
-        replied(sec, n, from);
+        sending_ = false;
+        if (sec == asio::error::operation_aborted && stopping_) {
+          ++aborted_;
+          report(event_kind::dropped, to_string(from),
+                 "aborted: the reply was still waiting to be sent");
+        } else {
+          replied(sec, n, from);
+        }
       }
     }
+    grace_timer_.cancel();
   }
 
-  /// Stops receiving. Datagram replies are never left half-sent, so there is nothing to
-  /// wait for; `grace` is accepted for symmetry with the stream server.
-  void stop(std::chrono::milliseconds /*grace*/ = {}) {
-    if (stopping_) return;
+  /// Stops receiving. A reply waiting for room in the socket gets `grace` to go out, then
+  /// it is aborted; with none, the server stops at once. A second call aborts.
+  void stop(std::chrono::milliseconds grace = {}) {
+    if (stopping_) {
+      abort();
+      return;
+    }
     stopping_ = true;
-    report(event_kind::stopping, to_string(local_endpoint_or_empty()), "no more datagrams");
+    report(event_kind::stopping, to_string(local_endpoint_or_empty()),
+           sending_ ? "no more datagrams; 1 reply waiting to be sent" : "no more datagrams");
+    if (!sending_) {
+      boost::system::error_code ignored;
+      socket_.cancel(ignored);
+      return;
+    }
+    grace_timer_.expires_after(grace);
+    grace_timer_.async_wait([this](boost::system::error_code ec) {
+      if (!ec) abort();
+    });
+  }
+
+  /// Stops now: a reply still waiting to be sent is dropped (counted in
+  /// `aborted_sessions`).
+  void abort() {
+    stopping_ = true;
     boost::system::error_code ignored;
     socket_.cancel(ignored);
   }
 
-  void abort() { stop(); }
+  /// Replies the stop dropped (0 or 1: one at most waits to be sent), once `run()` has
+  /// completed. Named as the stream server's count, so that a program treats both alike.
+  std::size_t aborted_sessions() const noexcept { return aborted_; }
 
  private:
   endpoint_type local_endpoint_or_empty() const {
@@ -116,11 +172,54 @@ class datagram_server {
       report(event_kind::dropped, to_string(from), "unnamed sender cannot be answered");
       return false;
     }
+    std::size_t const limit = reply_limit(in.size(), from);
+    if (out_.size() > limit && !refuse_reply(in, from, limit)) return false;
     boost::system::error_code ec;
     socket_.send_to(asio::buffer(out_), from, 0, ec);
+    // Only the kernel knows how large a Unix datagram may be (about the send buffer).
+    if (ec == asio::error::message_size && refuse_reply(in, from, no_limit)) {
+      socket_.send_to(asio::buffer(out_), from, 0, ec);
+    }
     if (would_block(ec)) return true;
     replied(ec, in.size(), from);
     return false;
+  }
+
+  static constexpr std::size_t no_limit = std::numeric_limits<std::size_t>::max();
+
+  /// The largest reply to `request` bytes from `from`: within the amplification bound,
+  /// and in one UDP datagram (65,507 bytes of payload over IPv4, 65,527 over IPv6). A
+  /// Unix datagram peer cannot be spoofed (the kernel names the sender): only the socket
+  /// limits those.
+  static std::size_t reply_limit(std::size_t request, const endpoint_type& from) {
+    if constexpr (std::is_same_v<Protocol, asio::ip::udp>) {
+      auto const a = from.address();
+      bool const v4 = a.is_v4() || a.to_v6().is_v4_mapped();
+      return std::min<std::size_t>(max_udp_reply(request), v4 ? 65507 : 65527);
+    } else {
+      return no_limit;
+    }
+  }
+
+  /// Replaces the reply in `out_` (too large: over `limit`, or refused by the socket when
+  /// `limit` is `no_limit`) with a short `ERR`.
+  /// @return false when even that does not fit (the datagram is then not answered).
+  bool refuse_reply(std::string_view in, const endpoint_type& from, std::size_t limit) {
+    std::string reason =
+        "reply too large for a datagram (" + std::to_string(out_.size()) + " bytes";
+    if (limit != no_limit) reason += ", at most " + std::to_string(limit);
+    reason += ')';
+    report(event_kind::refused, to_string(from),
+           "limit:reply (" + std::to_string(out_.size()) + " bytes for a " +
+               std::to_string(in.size()) + "-byte datagram" +
+               (limit != no_limit ? ", at most " + std::to_string(limit) : std::string()) + ")");
+    out_.clear();
+    if constexpr (words_oversized_replies<Handler>) {
+      handler_.on_reply_too_large(in, reason, out_);
+    } else {
+      out_.append("ERR ").append(reason);
+    }
+    return out_.size() <= limit;
   }
 
   void replied(const boost::system::error_code& ec, std::size_t in_size, const endpoint_type& from) {
@@ -135,8 +234,11 @@ class datagram_server {
   Handler handler_;
   server_limits limits_;
   log_sink log_;
+  asio::steady_timer grace_timer_;  // how long a reply waiting to be sent may delay a stop
   std::vector<char> in_buf_;
   std::string out_;
+  std::size_t aborted_ = 0;
+  bool sending_ = false;
   bool stopping_ = false;
 };
 

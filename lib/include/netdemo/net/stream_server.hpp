@@ -148,10 +148,18 @@ class stream_server {
     for (auto& a : acceptors_) a.close(ignored);
     sweep_timer_.cancel();
     for (auto& s : sessions_) {
-      if (s.state != session_state::closing) s.reason = "aborted";
+      // A session in its lingering close has sent everything: ending it loses nothing.
+      if (s.state != session_state::closing && s.reason != "aborted") {
+        s.reason = "aborted";
+        ++aborted_;
+      }
       s.socket.close(ignored);
     }
   }
+
+  /// Sessions `abort()` cut off (a second stop, the grace running out); 0 after a clean
+  /// stop. A program can make its exit status say so.
+  std::size_t aborted_sessions() const noexcept { return aborted_; }
 
   /// Serves one already-connected socket (from a socketpair, an inherited descriptor, a
   /// test) as a session of this server: same limits, logging and stop. Call on the
@@ -675,6 +683,7 @@ class stream_server {
   std::size_t tasks_ = 0;
   std::size_t session_count_ = 0;
   std::size_t accept_failures_ = 0;  // not yet reported
+  std::size_t aborted_ = 0;          // sessions cut off by abort()
   std::chrono::steady_clock::time_point last_accept_warning_{};
   bool stopping_ = false;
 };

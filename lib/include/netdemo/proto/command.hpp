@@ -44,6 +44,11 @@ struct command_protocol {
   std::shared_ptr<const command_config> config;
   std::string_view greeting() const noexcept { return {}; }
   void on_message(std::string_view msg, std::string& out) const;
+  /// The refusal of a reply too large for a datagram (in practice a long `ls`): the same
+  /// request over TCP gets the whole listing.
+  void on_reply_too_large(std::string_view, std::string& out) const {
+    out.append("ERR too large for UDP, use TCP");
+  }
 };
 
 }  // namespace netdemo::proto

@@ -134,6 +134,19 @@ class text_datagram_handler {
     return true;
   }
 
+  /// Appends the `ERR` line that replaces a reply too large for a datagram: in the
+  /// protocol's words when it has some (`on_reply_too_large(msg, out)`), else
+  /// `ERR <reason>`; with the request's line ending, as every reply.
+  void on_reply_too_large(std::string_view in, std::string_view reason, std::string& out) {
+    auto [msg, e] = strip_ending(in);
+    if constexpr (requires { protocol_.on_reply_too_large(msg, out); }) {
+      protocol_.on_reply_too_large(msg, out);
+    } else {
+      out.append("ERR ").append(reason);
+    }
+    out.append(ending_bytes(e));
+  }
+
  private:
   Protocol protocol_;
 };
