@@ -364,13 +364,13 @@ class Stats:
         self.add("errors")
         self.add("error:" + key)
         if len(self.samples) < 20:
-            self.samples.append("%.1fs %s" % (time.monotonic() - T0[0], what))
+            self.samples.append("%.1fs %s" % (time.monotonic() - T0[0], what[:400]))
             log("ERROR " + what)
 
     def lost(self, n: int, what: str) -> None:
         self.add("replies_lost", n)
         if len(self.samples) < 20:
-            self.samples.append("%.1fs lost %d: %s" % (time.monotonic() - T0[0], n, what))
+            self.samples.append("%.1fs lost %d: %s" % (time.monotonic() - T0[0], n, what[:400]))
             log("LOST %d %s" % (n, what))
 
 
@@ -953,6 +953,11 @@ async def sampler(servers: List[Server], times: List[float], stats: Stats, stop,
                 srv.died_at = now
                 stats.add("servers_died")
                 log("SERVER DIED: %s exit %s at %.1fs" % (srv.name, srv.proc.poll(), now))
+        try:  # the driver's open sockets (and a few files): how many connections at once
+            fds = len(os.listdir("/proc/self/fd"))
+            stats.c["driver_fds_max"] = max(stats.get("driver_fds_max"), fds)
+        except OSError:
+            pass
         if k % 10 == 0:
             tot = sum(x for x in (s.rss[-1] for s in servers) if x)
             log("%5.0fs  rss %d KiB  ok %d  lost %d  errors %d  conns: never-readers %d, "
@@ -1061,6 +1066,7 @@ set rmargin at screen 0.84
 set grid
 set xlabel 'seconds since the load started'
 set multiplot layout 2,1 title 'netdemo soak: server RSS (VmRSS, sampled every second)'
+set yrange [0:*]
 set ylabel 'all {n} servers (MiB)'
 set arrow 1 from {warm},graph 0 to {warm},graph 1 nohead dashtype 2
 set label 1 'warm-up' at {warm},graph 0.95 right offset -0.5,0
@@ -1110,6 +1116,8 @@ def main() -> int:
     if not (os.path.isfile(nd) and os.access(nd, os.X_OK)):
         log("no netdemo binary at %s (build it: cmake --build build --target netdemo_app)" % nd)
         return 2
+    if args.duration <= 0:
+        ap.error("--duration must be above 0")
     seed = args.seed if args.seed is not None else int(time.time())
     out = os.path.abspath(args.out)
     os.makedirs(out, exist_ok=True)
@@ -1136,11 +1144,13 @@ def main() -> int:
         interrupted = asyncio.run(run_load(servers, proto, stats, args.duration, seed, times))
     except KeyboardInterrupt:  # before the load's own handlers were in place
         interrupted = True
-    except RuntimeError as e:
+    except (RuntimeError, OSError) as e:
         log(str(e))
         for s in servers:
             s.stop(2.0)
         shutil.rmtree(base, ignore_errors=True)
+        print(json.dumps({"ok": False, "error": "the servers could not be started: %s"
+                          % str(e).splitlines()[0]}), flush=True)
         return 2
     finally:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the stop must not be cut short
@@ -1189,6 +1199,7 @@ def main() -> int:
         "rss_kib_end": totals[-1] if totals else None,
         "rss_kib_max": max(totals) if totals else None,
         "warmup_s": warmup,
+        "driver_cpu_s": round(sum(os.times()[:2]), 1),
         "legit_latency_ms": {"p50": round(percentile(lat, 0.5) * 1000, 1),
                              "p99": round(percentile(lat, 0.99) * 1000, 1),
                              "max": round(max(lat) * 1000, 1) if lat else 0.0},
