@@ -45,11 +45,11 @@ from typing import Callable, Dict, List, Optional, Tuple
 LEGIT_ADDR = "127.0.0.1"
 ATTACK_ADDRS = ["127.0.0.%d" % i for i in range(2, 10)]
 
-# Load shape. Concurrent TCP connections stay near 10 * 5 servers legit + attackers below:
-# about 120 at once, far under the servers' default --max-conns 1024.
+# Load shape: about 140 TCP connections at once in all, far under the servers' default
+# --max-conns 1024, and a few per attacking address and server.
 LEGIT_TCP_PER_SERVER = 2
 LEGIT_UDP_PER_SERVER = 1
-NEVER_READERS_PER_SERVER = 4
+NEVER_READERS_PER_SERVER = 8
 DRIPPERS_PER_SERVER = 6
 IDLERS_PER_SERVER = 4
 CHURNERS = 3
@@ -57,10 +57,11 @@ GARBAGE_TCP = 3
 GARBAGE_UDP = 2
 UDP_NEVER_READERS = 2
 
-# A never-reader sends at most this much before it only holds its connection: without
-# backpressure in the server its replies pile up from all of it (`ls` replies are ~30x their
-# request, hello and timestamp 2-15x), so this bounds what the soak can cost the machine:
-# about 150 MiB of server RSS at worst, while a server with backpressure stays flat.
+# A never-reader sends at most this much, then only holds its connection, so the soak's cost
+# is bounded whatever the server does: what a server does not read waits in the kernel's
+# socket buffers. A server without backpressure holds, per stalled session, the replies to
+# what it has read (today one 64 KiB read: about 1 MB of short timestamp lines, ~30x for `ls`);
+# with backpressure, at most its high-water mark and one reply.
 NEVER_READER_CAP = {"command": 256 * 1024, "default": 1024 * 1024}
 # A legitimate reply that has not come after this long is lost.
 REPLY_TIMEOUT = 10.0
