@@ -635,8 +635,8 @@ async def legit_finish(loop, srv, stats, rng, sock, rd: ReplyReader) -> None:
             srv.name, short(extra), how))
     elif not rd.eof:
         stats.error("no-close", "%s: no close within %.0fs after %s" % (srv.name, REPLY_TIMEOUT, how))
-    else:
-        stats.add("legit_closed_" + how.replace("-", "_"))
+    else:  # a reset instead of FIN is counted apart: the lingering close should prevent it
+        stats.add(("legit_reset_after_" if rd.reset else "legit_closed_") + how.replace("-", "_"))
 
 
 def udp_datagram(rng: random.Random, role: str, proto: Protocol) -> bytes:
