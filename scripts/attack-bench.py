@@ -44,6 +44,11 @@ def rss_kib(pid):
 
 def connect(port, source="127.0.0.1"):
     s = socket.socket()
+    # Small kernel buffers: a thousand never-readers with the default autotuning (up to
+    # 4 MiB to send and 32 MiB to receive each) exhaust the machine's tcp_mem, and then the
+    # kernel resets connections of every process. The server's own memory is what counts here.
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
     s.bind((source, 0))
     s.connect(("127.0.0.1", port))
     return s

@@ -394,6 +394,12 @@ class stream_server {
                " ms (" + std::to_string(victim_count) + " session(s) from its address)");
     victim->reason = "evicted";
     boost::system::error_code ignored;
+    if (victim->state != session_state::writing) {
+      // Best effort, like the refusal: the peer learns why, if its socket takes the line
+      // at once. (Not in the middle of a reply that is still being written.)
+      static constexpr std::string_view line = "ERR server full: closing this idle connection\n";
+      victim->socket.write_some(asio::buffer(line.data(), line.size()), ignored);
+    }
     victim->socket.cancel(ignored);
     return true;
   }
