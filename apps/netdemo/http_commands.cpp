@@ -4,7 +4,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -118,8 +120,10 @@ class body_output {
     bytes_ += data.size();
   }
 
-  /// Closes a file; throws error(write_error) if the data did not reach it.
+  /// Opens the destination if no byte came (an empty body is an empty file), then closes
+  /// a file; throws error(write_error) if the data did not reach it.
   void finish() {
+    if (fd_ < 0 && (stdout_ || !name_.empty())) open();
     if (fd_ > STDERR_FILENO) {
       int const fd = std::exchange(fd_, -1);
       if (::close(fd) != 0) {
@@ -129,14 +133,17 @@ class body_output {
   }
 
   /// After a failure: a file this run created is renamed NAME.part (or NAME.part.N);
-  /// a file the user named with -o (or a device, FIFO, ...) keeps its name. Returns the
-  /// name kept, or "" when there was no file.
+  /// a file the user named with -o keeps its name. Returns the name of the regular file
+  /// kept, or "" when nothing was kept: no byte came (the file is only opened at the
+  /// first one, so none was made), or the output is stdout, a device or a FIFO, where
+  /// nothing stays to be found.
   std::string keep_partial() {
     if (stdout_ || fd_ < 0) return {};
     struct ::stat st {};
     bool const regular = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
     ::close(std::exchange(fd_, -1));
-    if (!created_ || !regular) return name_;
+    if (!regular) return {};
+    if (!created_) return name_;
     std::error_code ec;
     for (int i = 0; i < 10000; ++i) {
       std::string part = name_ + ".part";
@@ -166,6 +173,69 @@ bool is_token(std::string_view s) {
     if (std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) return false;
   }
   return true;
+}
+
+/// A control character other than tab: CR and LF would end the header line and start
+/// another one of the user's making (header injection); the others are not allowed in a
+/// field value either (RFC 9110 5.5).
+bool has_control(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char c) {
+    auto const u = static_cast<unsigned char>(c);
+    return (u < 0x20 && u != '\t') || u == 0x7f;
+  });
+}
+
+/// "line 1\r\nX: y" → "line 1\\r\\nX: y": control characters shown, for an error message.
+std::string shown(std::string_view s) {
+  std::string out;
+  for (char const c : s) {
+    auto const u = static_cast<unsigned char>(c);
+    if (c == '\r') {
+      out.append("\\r");
+    } else if (c == '\n') {
+      out.append("\\n");
+    } else if (c == '\t') {
+      out.append("\\t");
+    } else if (u < 0x20 || u == 0x7f) {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "\\x%02x", u);
+      out.append(hex);
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
+/// --max-filesize: bytes, or with a K, M, G or T suffix (powers of 1024, as curl).
+std::uint64_t parse_size(const std::string& text, const std::string& option) {
+  auto const bad = [&] {
+    return error(exit_code::usage, "--" + option + " wants a number of bytes (like 500000, 200K, 3M, 1G), not '" +
+                                       text + "'");
+  };
+  std::size_t i = 0;
+  std::uint64_t value = 0;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') {
+    auto const digit = static_cast<std::uint64_t>(text[i] - '0');
+    if (value > (UINT64_MAX - digit) / 10) throw bad();
+    value = value * 10 + digit;
+    ++i;
+  }
+  if (i == 0) throw bad();
+  int shift = 0;
+  if (i + 1 == text.size()) {
+    switch (text[i]) {
+      case 'k': case 'K': shift = 10; break;
+      case 'm': case 'M': shift = 20; break;
+      case 'g': case 'G': shift = 30; break;
+      case 't': case 'T': shift = 40; break;
+      default: throw bad();
+    }
+  } else if (i != text.size()) {
+    throw bad();
+  }
+  if (shift > 0 && value > (UINT64_MAX >> shift)) throw bad();
+  return value << shift;
 }
 
 /// --data-urlencode: "content", "=content" or "name=content"; the content percent-encoded
@@ -231,6 +301,7 @@ int http_get(const std::vector<std::string>& args) {
       ("idle-timeout", po::value<std::string>()->default_value("60s"), "limit for each read or write")
       ("max-time,m", po::value<std::string>()->default_value("0"), "limit for the whole transfer (0: none)")
       ("compressed", po::bool_switch(), "ask for gzip or deflate and save the body decoded")
+      ("max-filesize", po::value<std::string>(), "save at most BYTES of body (decoded with --compressed; K, M, G suffixes; more: exit 63)")
       ("insecure,k", po::bool_switch(), "https: do not verify the server's certificate")
       ("cacert", po::value<std::string>(), "https: trust the CA certificates in this PEM file");
   po::positional_options_description pos;
@@ -288,8 +359,15 @@ int http_get(const std::vector<std::string>& args) {
   http::cookie_jar jar;
   if (vm.count("cookie")) {
     for (const auto& b : vm["cookie"].as<std::vector<std::string>>()) {
+      if (has_control(b)) {
+        throw error(exit_code::usage, "-b '" + shown(b) + "' has a control character (CR, LF, ...)");
+      }
       if (b.find('=') != std::string::npos) {
-        jar.add_pairs(b, url.host);
+        if (jar.add_pairs(b, url.host) > 0) {
+          throw error(exit_code::usage, "-b '" + shown(b) +
+                                            "' has a cookie with a tab inside, or over " +
+                                            std::to_string(http::cookie_jar::max_name_value) + " bytes");
+        }
       } else if (std::filesystem::exists(b)) {
         jar.load_netscape(read_file(b, "cookie file"));
       }  // a file that does not exist yet (-b jar -c jar) is no cookies, as with curl
@@ -297,12 +375,24 @@ int http_get(const std::vector<std::string>& args) {
   }
   req.cookies = &jar;
   req.user_agent = std::string("netdemo/") + NETDEMO_VERSION;
-  if (vm.count("user-agent")) req.user_agent = vm["user-agent"].as<std::string>();
+  if (vm.count("user-agent")) {
+    req.user_agent = vm["user-agent"].as<std::string>();
+    if (has_control(req.user_agent)) {
+      throw error(exit_code::usage, "-A '" + shown(req.user_agent) + "' has a control character (CR, LF, ...)");
+    }
+  }
   if (vm.count("header")) {
     for (const auto& h : vm["header"].as<std::vector<std::string>>()) {
       auto const colon = h.find(':');
       if (colon == std::string::npos || colon == 0) {
-        throw error(exit_code::usage, "--header wants 'Name: value', not '" + h + "'");
+        throw error(exit_code::usage, "--header wants 'Name: value', not '" + shown(h) + "'");
+      }
+      if (has_control(h)) {
+        throw error(exit_code::usage, "-H '" + shown(h) + "' has a control character (CR, LF, ...)");
+      }
+      if (!is_token(std::string_view(h).substr(0, colon))) {
+        throw error(exit_code::usage, "-H '" + shown(h) + "': '" + h.substr(0, colon) +
+                                          "' is not a header name (a token: letters, digits, !#$%&'*+-.^_`|~)");
       }
       std::string value = h.substr(colon + 1);
       value.erase(0, value.find_first_not_of(" \t") == std::string::npos ? value.size()
@@ -329,6 +419,7 @@ int http_get(const std::vector<std::string>& args) {
   req.insecure = vm["insecure"].as<bool>();
   if (vm.count("cacert")) req.ca_file = vm["cacert"].as<std::string>();
   req.decode_content = vm["compressed"].as<bool>();
+  if (vm.count("max-filesize")) req.max_body_bytes = parse_size(vm["max-filesize"].as<std::string>(), "max-filesize");
 
   // The body's destination, and where the head is printed.
   body_output out;
@@ -377,7 +468,6 @@ int http_get(const std::vector<std::string>& args) {
         out.write(text);
         break;
     }
-    if (final && !head) out.open();
   };
   req.on_body = [&](std::string_view chunk) { out.write(chunk); };
 

@@ -367,9 +367,15 @@ bhttp::request<bhttp::string_body> build_request(const fetch_state& st, const ta
     auth.append(base64(st.opt.basic_auth));
     req.set(bhttp::field::authorization, auth);
   }
+  std::size_t left_out = 0;
   auto const cookies = st.jar->cookie_header(url.host, target_path(url.target), url.https,
-                                             static_cast<std::int64_t>(std::time(nullptr)));
+                                             static_cast<std::int64_t>(std::time(nullptr)), &left_out);
   if (!cookies.empty()) req.set(bhttp::field::cookie, cookies);
+  if (left_out > 0) {
+    st.info(std::to_string(left_out) + " cookie(s) left out: the Cookie field is kept within " +
+            std::to_string(cookie_jar::max_header_bytes) + " bytes and " +
+            std::to_string(cookie_jar::max_header_cookies) + " cookies");
+  }
   if (st.opt.decode_content) req.set(bhttp::field::accept_encoding, "gzip, deflate");
   if (!hr.content_type.empty()) req.set(bhttp::field::content_type, hr.content_type);
   if (!hr.body.empty() || method == "POST" || method == "PUT" || method == "PATCH") {
@@ -490,6 +496,13 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
       co_return out;
     }
   }
+  auto const limit = st.opt.max_body_bytes;
+  if (limit > 0 && !head_only && !p->is_done() && p->content_length() && *p->content_length() > limit) {
+    // As curl: refused before anything of it is written.
+    throw error(exit_code::file_too_large,
+                "the body is " + std::to_string(*p->content_length()) +
+                    " bytes (Content-Length), more than --max-filesize " + std::to_string(limit));
+  }
   if (st.opt.on_response) st.opt.on_response(out.head, true);
   if (st.opt.fail_on_error && out.head.status >= 400) {
     throw error(exit_code::http_error, "the server answered " + out.head.status_line().substr(9));
@@ -498,10 +511,19 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
   // --compressed: undo gzip / deflate as the body streams in.
   std::optional<content_decoder> decoder;
   if (st.opt.decode_content && !head_only) {
-    if (const auto* ce = out.head.find("content-encoding")) {
-      auto codings = parse_content_encoding(*ce);
+    // Several Content-Encoding fields are one list (RFC 9110 5.3).
+    std::string ce;
+    bool any = false;
+    for (const auto& h : out.head.headers) {
+      if (!beast::iequals(h.name, "content-encoding")) continue;
+      if (any) ce.append(", ");
+      ce.append(h.value);
+      any = true;
+    }
+    if (any) {
+      auto codings = parse_content_encoding(ce);
       if (!codings) {
-        st.info("Content-Encoding '" + *ce + "' is not gzip or deflate; the body is kept as sent");
+        st.info("Content-Encoding '" + ce + "' is not gzip or deflate; the body is kept as sent");
       } else if (!codings->empty()) {
         decoder.emplace(std::move(*codings));
       }
@@ -509,6 +531,15 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
   }
   std::uint64_t delivered = 0;
   content_decoder::sink const to_sink = [&](std::string_view d) {
+    if (limit > 0 && d.size() > limit - delivered) {
+      // Exactly the limit reaches the sink; the rest is neither read nor decoded.
+      auto const room = static_cast<std::size_t>(limit - delivered);
+      delivered += room;
+      if (st.opt.on_body && room > 0) st.opt.on_body(d.substr(0, room));
+      throw error(exit_code::file_too_large,
+                  std::string("the ") + (decoder ? "decoded " : "") + "body is larger than --max-filesize " +
+                      std::to_string(limit) + " bytes");
+    }
     delivered += d.size();
     if (st.opt.on_body) st.opt.on_body(d);
   };

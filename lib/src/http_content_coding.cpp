@@ -14,7 +14,6 @@ namespace netdemo::http {
 namespace {
 
 constexpr std::size_t out_size = 64 * 1024;
-constexpr std::size_t max_stacked = 4;
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() &&
@@ -35,20 +34,27 @@ const char* name_of(content_coding c) { return c == content_coding::gzip ? "gzip
 
 std::optional<std::vector<content_coding>> parse_content_encoding(std::string_view value) {
   std::vector<content_coding> out;
+  bool known = true;
+  std::size_t named = 0;
   for (;;) {
     auto const comma = value.find(',');
     auto const item = trim(value.substr(0, comma));
+    if (!item.empty() && ++named > max_content_codings) {
+      throw error(exit_code::malformed_reply,
+                  "the response names more than " + std::to_string(max_content_codings) +
+                      " content codings (Content-Encoding)");
+    }
     if (iequals(item, "gzip") || iequals(item, "x-gzip")) {
       out.push_back(content_coding::gzip);
     } else if (iequals(item, "deflate")) {
       out.push_back(content_coding::deflate);
     } else if (!item.empty() && !iequals(item, "identity")) {
-      return std::nullopt;
+      known = false;  // the count still goes on: "br, gzip x 9" is refused too
     }
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
-  if (out.size() > max_stacked) return std::nullopt;
+  if (!known) return std::nullopt;
   return out;
 }
 
@@ -115,6 +121,8 @@ struct content_decoder::stage {
       zs.avail_out = static_cast<uInt>(out_size);
       int const rc = inflate(&zs, Z_NO_FLUSH);
       std::size_t const produced = out_size - zs.avail_out;
+      // What came before corrupt data is handed on first: the part decoded so far is kept.
+      if (produced > 0) out(std::string_view(reinterpret_cast<const char*>(buf.get()), produced));
       if (rc == Z_STREAM_END) {
         ended = true;
       } else if (rc == Z_BUF_ERROR) {
@@ -124,7 +132,6 @@ struct content_decoder::stage {
       } else if (rc != Z_OK) {
         corrupt(rc);
       }
-      if (produced > 0) out(std::string_view(reinterpret_cast<const char*>(buf.get()), produced));
       if (rc == Z_BUF_ERROR) break;
     }
     // Output zlib still holds because the array was full: drain it.
@@ -133,9 +140,9 @@ struct content_decoder::stage {
       zs.avail_out = static_cast<uInt>(out_size);
       int const rc = inflate(&zs, Z_NO_FLUSH);
       std::size_t const produced = out_size - zs.avail_out;
+      if (produced > 0) out(std::string_view(reinterpret_cast<const char*>(buf.get()), produced));
       if (rc == Z_STREAM_END) ended = true;
       if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) corrupt(rc);
-      if (produced > 0) out(std::string_view(reinterpret_cast<const char*>(buf.get()), produced));
       if (rc == Z_BUF_ERROR) break;
     }
   }

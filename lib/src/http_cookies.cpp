@@ -69,6 +69,29 @@ std::string_view path_only(std::string_view target) {
   return target.empty() ? std::string_view("/") : target;
 }
 
+/// RFC 6265bis 5.6: a cookie line with a control character other than tab is ignored.
+bool has_control(std::string_view s) {
+  return std::any_of(s.begin(), s.end(), [](char ch) {
+    auto const u = static_cast<unsigned char>(ch);
+    return (u < 0x20 && u != '\t') || u == 0x7f;
+  });
+}
+
+/// Any control character, tab included: what a Netscape file's field cannot hold.
+bool has_control_or_tab(std::string_view s) {
+  return s.find('\t') != std::string_view::npos || has_control(s);
+}
+
+/// A domain as a Netscape file may hold it: what a URL's host can be (LDH, '.', '_', and
+/// ':' for an IPv6 address), so that no line can turn into a comment or lose a field.
+bool plain_domain(std::string_view d) {
+  return !d.empty() && d.size() <= cookie_jar::max_attribute &&
+         std::all_of(d.begin(), d.end(), [](char ch) {
+           return std::isalnum(static_cast<unsigned char>(ch)) != 0 || ch == '-' || ch == '.' ||
+                  ch == '_' || ch == ':';
+         });
+}
+
 bool parse_int(std::string_view s, long long& out) {
   if (s.empty()) return false;
   auto const* end = s.data() + s.size();
@@ -130,21 +153,56 @@ std::int64_t parse_cookie_date(std::string_view text) {
   return static_cast<std::int64_t>(::timegm(&tm));
 }
 
-void cookie_jar::add(cookie c) {
+bool cookie_jar::valid(const cookie& c) {
+  return !c.name.empty() && c.name.size() + c.value.size() <= max_name_value &&
+         !has_control_or_tab(c.name) && !has_control_or_tab(c.value) && plain_domain(c.domain) &&
+         !c.path.empty() && c.path.front() == '/' && c.path.size() <= max_attribute &&
+         !has_control_or_tab(c.path);
+}
+
+void cookie_jar::add(cookie c, std::int64_t now) {
+  c.last_use = ++uses_;
   auto const same = [&](const cookie& o) {
     return o.name == c.name && o.domain == c.domain && o.path == c.path;
   };
   auto it = std::find_if(cookies_.begin(), cookies_.end(), same);
   if (it != cookies_.end()) {
     *it = std::move(c);
-  } else {
-    cookies_.push_back(std::move(c));
+    return;
+  }
+  cookies_.push_back(std::move(c));
+  evict(now);
+}
+
+void cookie_jar::evict(std::int64_t now) {
+  // The cookie just stored is the most recently used: it stays unless it is expired.
+  std::string const domain = cookies_.back().domain;
+  auto const over = [&](bool per_domain) {
+    if (!per_domain) return cookies_.size() > max_total;
+    return static_cast<std::size_t>(std::count_if(cookies_.begin(), cookies_.end(), [&](const cookie& o) {
+             return o.domain == domain;
+           })) > max_per_domain;
+  };
+  for (bool const per_domain : {true, false}) {
+    while (over(per_domain)) {
+      auto victim = cookies_.end();
+      for (auto it = cookies_.begin(); it != cookies_.end(); ++it) {
+        if (per_domain && it->domain != domain) continue;
+        if (now != 0 && expired(*it, now)) {
+          victim = it;
+          break;
+        }
+        if (victim == cookies_.end() || it->last_use < victim->last_use) victim = it;
+      }
+      cookies_.erase(victim);
+    }
   }
 }
 
 bool cookie_jar::set_cookie(std::string_view value, std::string_view host_in,
                             std::string_view request_path, bool https, std::int64_t now) {
   std::string const host = lower(host_in);
+  if (has_control(value)) return false;
   auto const semi = value.find(';');
   auto const pair = trim(value.substr(0, semi));
   auto const eq = pair.find('=');
@@ -178,9 +236,11 @@ bool cookie_jar::set_cookie(std::string_view value, std::string_view host_in,
       }
     } else if (iequal(name, "domain")) {
       auto d = val;
+      if (!plain_domain(d)) return false;
       if (!d.empty() && d.front() == '.') d.remove_prefix(1);
       domain_attr = lower(d);
     } else if (iequal(name, "path")) {
+      if (val.size() > max_attribute || has_control_or_tab(val)) return false;
       if (!val.empty() && val.front() == '/') c.path = std::string(val);
     } else if (iequal(name, "secure")) {
       c.secure = true;
@@ -196,6 +256,7 @@ bool cookie_jar::set_cookie(std::string_view value, std::string_view host_in,
     c.host_only = false;
   }
   if (c.secure && !https) return false;
+  if (!valid(c)) return false;
   if (expired(c, now)) {
     cookies_.erase(std::remove_if(cookies_.begin(), cookies_.end(),
                                   [&](const cookie& o) {
@@ -204,16 +265,16 @@ bool cookie_jar::set_cookie(std::string_view value, std::string_view host_in,
                    cookies_.end());
     return false;
   }
-  add(std::move(c));
+  add(std::move(c), now);
   return true;
 }
 
 std::string cookie_jar::cookie_header(std::string_view host_in, std::string_view request_path,
-                                      bool https, std::int64_t now) const {
+                                      bool https, std::int64_t now, std::size_t* left_out) {
   std::string const host = lower(host_in);
   auto const path = path_only(request_path);
-  std::vector<const cookie*> chosen;
-  for (const auto& c : cookies_) {
+  std::vector<cookie*> chosen;
+  for (auto& c : cookies_) {
     if (expired(c, now)) continue;
     if (c.secure && !https) continue;
     if (c.host_only ? host != c.domain : !domain_match(host, c.domain)) continue;
@@ -223,26 +284,42 @@ std::string cookie_jar::cookie_header(std::string_view host_in, std::string_view
   std::stable_sort(chosen.begin(), chosen.end(),
                    [](const cookie* a, const cookie* b) { return a->path.size() > b->path.size(); });
   std::string out;
-  for (const auto* c : chosen) {
+  std::size_t sent = 0;
+  std::size_t skipped = 0;
+  for (auto* c : chosen) {
+    std::size_t const grows = (out.empty() ? 0 : 2) + c->name.size() + 1 + c->value.size();
+    if (sent == max_header_cookies || out.size() + grows > max_header_bytes) {
+      ++skipped;  // a shorter one further on may still fit
+      continue;
+    }
     if (!out.empty()) out.append("; ");
     out.append(c->name).append("=").append(c->value);
+    c->last_use = ++uses_;
+    ++sent;
   }
+  if (left_out != nullptr) *left_out = skipped;
   return out;
 }
 
-void cookie_jar::add_pairs(std::string_view pairs, std::string_view host) {
+std::size_t cookie_jar::add_pairs(std::string_view pairs, std::string_view host) {
+  std::size_t refused = 0;
   while (!pairs.empty()) {
     auto const next = pairs.find(';');
     auto const p = trim(pairs.substr(0, next));
     pairs = next == std::string_view::npos ? std::string_view() : pairs.substr(next + 1);
     auto const eq = p.find('=');
-    if (eq == std::string_view::npos || eq == 0) continue;
+    if (eq == std::string_view::npos || eq == 0) continue;  // not a pair: skipped, as before
     cookie c;
     c.name = std::string(trim(p.substr(0, eq)));
     c.value = std::string(trim(p.substr(eq + 1)));
     c.domain = lower(host);
+    if (!valid(c)) {
+      ++refused;
+      continue;
+    }
     add(std::move(c));
   }
+  return refused;
 }
 
 std::size_t cookie_jar::load_netscape(std::string_view text) {
@@ -282,6 +359,7 @@ std::size_t cookie_jar::load_netscape(std::string_view text) {
     c.expires = exp;
     c.name = std::string(f[5]);
     c.value = std::string(f[6]);
+    if (!valid(c)) continue;
     add(std::move(c));
     ++count;
   }

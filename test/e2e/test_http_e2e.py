@@ -34,12 +34,37 @@ def raw_deflate(data):
     return c.compress(data) + c.flush()
 
 
+ZEROS = 32 * 1024 * 1024  # a decompression bomb's output: 32 MiB of zeros
+BOMB = gzip.compress(bytes(ZEROS), 9)  # 32 KiB
+STACKED = gzip.compress(BOMB, 9)  # a few hundred bytes
+SIXFOLD = b"x"
+for _ in range(6):
+    SIXFOLD = gzip.compress(SIXFOLD)
+
 ENCODED = {
     "/gz": ("gzip", gzip.compress(TEXT)),
     "/deflate": ("deflate", zlib.compress(TEXT)),
     "/rawdeflate": ("deflate", raw_deflate(TEXT)),
     "/corrupt.gz": ("gzip", gzip.compress(TEXT)[:100] + b"garbage" * 50),
+    "/corrupt0.gz": ("gzip", b"not gzip at all " * 10),  # bad from its first byte
+    "/bomb.gz": ("gzip", BOMB),
+    "/stacked.gz": ("gzip, gzip", STACKED),
+    "/sixfold.gz": ("gzip, gzip, gzip, gzip, gzip, gzip", SIXFOLD),
 }
+
+# Set-Cookie values for the jar round trip: attributes, odd but legal values, and two a
+# jar file cannot hold (a tab inside a name or a path).
+JAR_COOKIES = [
+    "sid=abc; HttpOnly",
+    "d=1; Domain=127.0.0.1; Path=/p; Max-Age=1000",
+    "q=\"quoted value\"; Path=/a/b",
+    "eq=a=b=c",
+    "empty=",
+    "utf=\u00e9t\u00e9",
+    "sp=a b c",
+    "evil\tname=v1",
+    "x=1; Path=/t\tt",
+]
 
 
 class Handler(http.server.SimpleHTTPRequestHandler):
@@ -119,6 +144,39 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
+        if self.path == "/nolength.bin":  # read to close, 300000 bytes
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"n" * 300000)
+            self.close_connection = True
+            return
+        if self.path == "/cut0.bin":  # announces 1000 bytes, sends none
+            self.send_response(200)
+            self.send_header("Content-Length", "1000")
+            self.end_headers()
+            self.wfile.flush()
+            self.close_connection = True
+            return
+        if self.path == "/manycookies/echo":  # in the cookies' default path
+            self.echo()
+            return
+        if self.path.startswith("/manycookies/"):
+            # Three redirects of 2,500 Set-Cookie each, then the echo shows the Cookie field.
+            hop = int(self.path.rsplit("/", 1)[1])
+            self.send_response(302)
+            self.send_header("Location", "/manycookies/%d" % (hop + 1) if hop < 2 else "/manycookies/echo")
+            for i in range(2500):
+                self.send_header("Set-Cookie", "c%d_%d=1" % (hop, i))
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if self.path == "/setjar":
+            self.send_response(200)
+            for c in JAR_COOKIES:
+                self.send_header("Set-Cookie", c)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         if self.path == "/short.bin":
             self.send_response(200)
             self.send_header("Content-Length", "1000")
@@ -128,6 +186,27 @@ class Handler(http.server.SimpleHTTPRequestHandler):
             self.close_connection = True
             return
         super().do_GET()
+
+
+def listener(family=socket.AF_INET, host="127.0.0.1"):
+    """A listening socket on port 0 that nothing should ever connect to."""
+    s = socket.socket(family, socket.SOCK_STREAM)
+    s.bind((host, 0))
+    s.listen(16)
+    s.setblocking(False)
+    return s
+
+
+def accepted(s):
+    """How many connections reached the listener (the kernel queues them; none expected)."""
+    n = 0
+    while True:
+        try:
+            c, _ = s.accept()
+        except BlockingIOError:
+            return n
+        c.close()
+        n += 1
 
 
 class HttpGet(NetdemoTestCase):
@@ -454,6 +533,169 @@ class HttpGet(NetdemoTestCase):
         self.assertIn(b"unknown CA", r.stderr)
         r = self.ok("-s", "-k", "-o", "-", url)
         self.assertEqual(r.stdout, BINARY)
+
+    # Issue 11: URLs that name another address than they seem to, decompression bombs,
+    # cookie floods and jar corruption, header injection, and what is kept after a failure.
+
+    def assert_no_connection(self, lst, runs):
+        time.sleep(0.1)
+        self.assertEqual(accepted(lst), 0, "something connected after one of %r" % runs)
+
+    def test_urls_that_do_not_say_what_they_mean(self):
+        lst = listener()
+        self.addCleanup(lst.close)
+        p = lst.getsockname()[1]
+        forms = [
+            "http://127.0.0.1:%d.nip.io/x" % p,  # was: connect to 127.0.0.1:p, GET .nip.io/x
+            "http://127.0.0.1:%dx/" % p,
+            "http://127.0.0.1:%d&3/x" % p,
+            "http://127.0.0.1:%d:80/" % p,
+            "http://127.0.0.1:0%d/" % p,
+            "http://127.0.0.1:%d/" % (p + 65536),
+            "http://127.0.0.1%%00.example.com:%d/" % p,
+            "http://%%31%%32%%37.0.0.1:%d/" % p,
+            "http://127.1:%d/" % p,
+            "http://2130706433:%d/" % p,
+            "http://0x7f.0.0.1:%d/" % p,
+            "http://0x7f000001:%d/" % p,
+            "http://127.0.0.01:%d/" % p,
+            "http://127.0.0.1.:%d/" % p,
+            "http://user:pw@127.0.0.1:%d/" % p,
+            "http://example.invalid@127.0.0.1:%d/" % p,
+            "http://127.0.0.1:%d@example.invalid/" % p,
+            "http://127.0.0.1x/",
+            "http://[::1]e",
+            "https://[::1]:44&3/x",
+            "127.0.0.1:%d.nip.io/x" % p,  # bare-host shortcuts
+            "127.1:%d" % p,
+            "user@127.0.0.1:%d" % p,
+        ]
+        for url in forms:
+            r = self.http_get("--max-time", "3", "-o", "-", url)
+            self.assertEqual(r.returncode, 2, "%s: exit %d, %r" % (url, r.returncode, r.stderr))
+            self.assertIn(b"is not a", r.stderr, url)
+        self.assert_no_connection(lst, forms)
+        if h.ipv6_loopback_available():
+            six = listener(socket.AF_INET6, "::1")
+            self.addCleanup(six.close)
+            q = six.getsockname()[1]
+            v6 = ["http://[::1]:%dx/" % q, "http://[::1]:%d&3/" % q, "http://[::1]:0%d/" % q,
+                  "http://[0:0::1%%25lo]:%d/" % q]
+            for url in v6:
+                r = self.http_get("--max-time", "3", "-o", "-", url)
+                self.assertEqual(r.returncode, 2, "%s: exit %d, %r" % (url, r.returncode, r.stderr))
+            self.assert_no_connection(six, v6)
+        self.assertEqual(os.listdir(self.cwd), [])
+
+    def test_a_redirect_to_such_a_url_is_malformed(self):
+        lst = listener()
+        self.addCleanup(lst.close)
+        p = lst.getsockname()[1]
+        for loc in ("http://127.0.0.1:%d.nip.io/x" % p, "//127.0.0.1:%dx/" % p,
+                    "http://2130706433:%d/" % p, "http://u@127.0.0.1:%d/" % p):
+            front = self.start_server(self.root, loc)
+            r = self.http_get("--max-time", "3", "-o", "-", "http://127.0.0.1:%d/go" % front)
+            self.assertEqual(r.returncode, 8, "%s: exit %d, %r" % (loc, r.returncode, r.stderr))
+            self.assertIn(b"the redirect to", r.stderr)
+        self.assert_no_connection(lst, "the redirects")
+
+    def test_max_filesize(self):
+        base = "http://127.0.0.1:%d" % self.port
+        # A Content-Length over the cap: refused before anything is written.
+        r = self.http_get("--max-filesize", "1000", base + "/data.bin")
+        self.assertEqual(r.returncode, 63, r.stderr)
+        self.assertIn(b"more than --max-filesize 1000", r.stderr)
+        self.assertEqual(os.listdir(self.cwd), [])
+        self.assertEqual(r.stdout, b"")
+        self.ok("--max-filesize", str(len(BINARY)), "-o", "exact.bin", base + "/data.bin")
+        self.assertEqual(self.read("exact.bin"), BINARY)
+        # No length: exactly the cap is written, kept as NAME.part.
+        r = self.http_get("--max-filesize", "100K", base + "/nolength.bin")
+        self.assertEqual(r.returncode, 63, r.stderr)
+        self.assertEqual(self.read("nolength.bin.part"), b"n" * 102400)
+        self.assertIn(b"larger than --max-filesize 102400 bytes", r.stderr)
+        # Decompression bombs: the cap is on the decoded bytes.
+        for path in ("/bomb.gz", "/stacked.gz"):
+            started = time.monotonic()
+            r = self.http_get("--compressed", "--max-filesize", "1M", "-o", "out" + path[1:], base + path)
+            took = time.monotonic() - started
+            self.assertEqual(r.returncode, 63, r.stderr)
+            self.assertIn(b"the decoded body is larger than --max-filesize 1048576 bytes", r.stderr)
+            self.assertEqual(self.read("out" + path[1:]), bytes(1024 * 1024))
+            self.assertLess(took, h.QUICK, path)
+        r = self.ok("--compressed", "-s", "-o", "-", base + "/stacked.gz")
+        self.assertEqual(len(r.stdout), ZEROS)
+        for bad in ("-1", "1X", "", "1.5M", "99999999999999999999"):
+            self.assertEqual(self.http_get("--max-filesize", bad, base + "/").returncode, 2, bad)
+
+    def test_too_many_stacked_codings(self):
+        r = self.http_get("--compressed", "http://127.0.0.1:%d/sixfold.gz" % self.port)
+        self.assertEqual(r.returncode, 8, r.stderr)
+        self.assertIn(b"more than 5 content codings", r.stderr)
+        self.assertEqual(os.listdir(self.cwd), [])
+
+    def test_cookie_flood_stays_bounded(self):
+        jar = os.path.join(self.cwd, "jar.txt")
+        r = self.ok("-s", "-o", "-", "-c", jar, "http://127.0.0.1:%d/manycookies/0" % self.port)
+        cookie = [line for line in r.stdout.split(b"\n") if line.startswith(b"Cookie: ")]
+        self.assertEqual(len(cookie), 1, r.stdout[:300])
+        self.assertLessEqual(len(cookie[0]) - len(b"Cookie: "), 8190)
+        self.assertLessEqual(cookie[0].count(b"="), 150)
+        with open(jar, "rb") as f:
+            lines = [x for x in f.read().split(b"\n") if x and not x.startswith(b"# ")]
+        self.assertEqual(len(lines), 180)
+        self.assertTrue(lines[-1].endswith(b"\tc2_2499\t1"), lines[-1])
+
+    def test_jar_round_trips_byte_for_byte(self):
+        jar1 = os.path.join(self.cwd, "jar1.txt")
+        jar2 = os.path.join(self.cwd, "jar2.txt")
+        self.ok("-s", "-o", "-", "-c", jar1, "http://127.0.0.1:%d/setjar" % self.port)
+        self.ok("-s", "-o", "-", "-b", jar1, "-c", jar2, "http://127.0.0.1:%d/echo" % self.port)
+        with open(jar1, "rb") as f:
+            one = f.read()
+        with open(jar2, "rb") as f:
+            two = f.read()
+        self.assertEqual(one, two)
+        self.assertNotIn(b"evil", one)
+        self.assertNotIn(b"\tx\t", one)
+        self.assertEqual(len([x for x in one.split(b"\n") if x and not x.startswith(b"# ")]), 7, one)
+
+    def test_header_injection_is_a_usage_error(self):
+        lst = listener()
+        self.addCleanup(lst.close)
+        url = "http://127.0.0.1:%d/" % lst.getsockname()[1]
+        cases = [("-H", "X-A: 1\r\nX-Injected: 2"), ("-H", "X-A: 1\nX-Injected: 2"),
+                 ("-H", "X-A: a\x01b"), ("-H", "Bad Name: 1"), ("-A", "agent\r\nX-Injected: 2"),
+                 ("-b", "k=v\r\nX-Injected: 2"), ("-b", "evil\tname=v")]
+        for opt, value in cases:
+            r = self.http_get("--max-time", "3", opt, value, url)
+            self.assertEqual(r.returncode, 2, "%s %r: exit %d %r" % (opt, value, r.returncode, r.stderr))
+            self.assertEqual(len(r.stderr.strip().splitlines()), 2, r.stderr)  # reason + Try '...'
+        self.assert_no_connection(lst, cases)
+        # A tab inside a value is allowed (RFC 9110 field-value).
+        e = self.ok("-s", "-o", "-", "-H", "X-Tab: a\tb", "http://127.0.0.1:%d/echo" % self.port)
+        self.assertIn(b"X-Tab: a\tb\n", e.stdout)
+
+    def test_nothing_is_left_when_no_body_byte_came(self):
+        base = "http://127.0.0.1:%d" % self.port
+        r = self.http_get("--compressed", base + "/corrupt0.gz")
+        self.assertEqual(r.returncode, 8, r.stderr)
+        r = self.http_get(base + "/cut0.bin")
+        self.assertEqual(r.returncode, 18, r.stderr)
+        self.assertNotIn(b"kept", r.stderr)
+        self.assertEqual(os.listdir(self.cwd), [])
+        # A file named with -o is not touched either.
+        with open(os.path.join(self.cwd, "mine.bin"), "wb") as f:
+            f.write(b"precious")
+        r = self.http_get("-o", "mine.bin", base + "/cut0.bin")
+        self.assertEqual(r.returncode, 18, r.stderr)
+        self.assertEqual(self.read("mine.bin"), b"precious")
+
+    def test_nothing_false_about_a_device(self):
+        r = self.http_get("-o", "/dev/null", "http://127.0.0.1:%d/short.bin" % self.port)
+        self.assertEqual(r.returncode, 18, r.stderr)
+        self.assertNotIn(b"kept in", r.stderr)
+        self.assertEqual(len(r.stderr.strip().splitlines()), 1, r.stderr)
 
 
 if __name__ == "__main__":

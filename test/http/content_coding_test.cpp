@@ -76,7 +76,7 @@ TEST_CASE("content coding: Content-Encoding values", "[http][coding]") {
   CHECK(http::parse_content_encoding("")->empty());
   CHECK_FALSE(http::parse_content_encoding("br"));
   CHECK_FALSE(http::parse_content_encoding("gzip, zstd"));
-  CHECK_FALSE(http::parse_content_encoding("gzip,gzip,gzip,gzip,gzip"));
+  CHECK(http::parse_content_encoding("gzip,gzip,gzip,gzip,gzip")->size() == 5);  // see http_limits_test
 }
 
 TEST_CASE("content coding: gzip, zlib and raw deflate, split at every offset", "[http][coding]") {
@@ -151,6 +151,8 @@ TEST_CASE("content coding: corrupt and cut-short data give 8", "[http][coding]")
     bad[bad.size() - 6] = static_cast<char>(bad[bad.size() - 6] ^ 1);
     auto d = decode({content_coding::gzip}, bad);
     CHECK(d.code == 8);
+    // What was decoded before the error reached the sink (it is kept as NAME.part).
+    CHECK(d.text == plain);
   }
   SECTION("cut short") {
     auto d = decode({content_coding::gzip}, gz.substr(0, gz.size() - 10), 512);

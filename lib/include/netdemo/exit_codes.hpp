@@ -20,6 +20,7 @@ enum class exit_code : int {
   timeout = 28,         ///< no answer in time
   too_many_redirects = 47,
   tls_verify = 60,      ///< TLS certificate verification failed
+  file_too_large = 63,  ///< a body over http-get --max-filesize
   interrupted = 130,    ///< SIGINT
 };
 

@@ -8,7 +8,8 @@
 //
 // Errors are netdemo::error carrying the exit code (DESIGN.md): 2 bad URL, 6 resolve,
 // 7 connect, 8 malformed reply (corrupt gzip/deflate data included), 18 body cut short, 22 status >= 400 with fail_on_error,
-// 28 timeout, 47 too many redirects, 60 TLS verification; 1 anything else.
+// 28 timeout, 47 too many redirects, 60 TLS verification, 63 body over max_body_bytes;
+// 1 anything else.
 #pragma once
 
 #include <chrono>
@@ -95,6 +96,12 @@ struct request_options {
   /// --compressed: send "Accept-Encoding: gzip, deflate" and decode a gzip or deflate
   /// body before on_body sees it. Off: the body is passed on as the server sent it.
   bool decode_content = false;
+
+  /// --max-filesize: the most body bytes on_body may receive (decoded ones with
+  /// decode_content); 0: no limit. A Content-Length over it fails before any body byte
+  /// (exit 63); a body that turns out longer gets exactly this many bytes, then exit 63,
+  /// and no more of it is read or decoded.
+  std::uint64_t max_body_bytes = 0;
 
   /// The name lookup. Empty: getaddrinfo. It runs on a thread that a timeout abandons
   /// (Asio 1.26's resolver cannot be cancelled once getaddrinfo runs); an IP literal

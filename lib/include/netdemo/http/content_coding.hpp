@@ -2,6 +2,7 @@
 // with zlib as they stream in, in bounded memory. Sans-I/O: bytes in, bytes out.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -17,9 +18,14 @@ enum class content_coding {
   deflate,  ///< RFC 1950 zlib data; raw RFC 1951 data is accepted too, as browsers do
 };
 
+/// The most codings a Content-Encoding value may name, as curl (MAX_ENCODE_STACK): each
+/// stacked coding multiplies the work and the output of a few bytes of input.
+constexpr std::size_t max_content_codings = 5;
+
 /// The codings named by a Content-Encoding value ("gzip", "deflate, gzip"), in the order
 /// they were applied; "identity" entries are dropped. nullopt when a coding is unknown
-/// ("br", "zstd", ...) or more than four are stacked.
+/// ("br", "zstd", ...). Throws netdemo::error(malformed_reply) when the value names more
+/// than max_content_codings codings (identity and unknown ones counted, as curl does).
 std::optional<std::vector<content_coding>> parse_content_encoding(std::string_view value);
 
 /// Undoes a stack of codings on a body that arrives in pieces. Each stage owns one zlib
