@@ -238,6 +238,12 @@ class ServerGoesAway(ClientCase):
         c = self.endless_input_client("tcp-client", "--port", str(lsock.getsockname()[1]),
                                       "--eol", "lf", "--timeout", "3s", "--greeting-wait", "0")
         conn, _ = lsock.accept()
+        # Reset only once the client sends: a reset that beats the client's own check of its
+        # connect (SO_ERROR) is honestly "cannot connect" (exit 7), which is not this case.
+        c.p.stdin.write(b"one\n")
+        c.p.stdin.flush()
+        conn.settimeout(h.QUICK)
+        conn.recv(100)
         conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
         conn.close()
         self.assertEqual(c.wait(5), 1)
