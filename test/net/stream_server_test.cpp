@@ -274,6 +274,7 @@ TEST_CASE("graceful stop closes idle sessions at once", "[tcp][stop]") {
   CHECK(std::chrono::steady_clock::now() - start < 3s);
   CHECK(log.count(event_kind::closed, "shutdown") == 1);
   CHECK(log.count(event_kind::stopping) == 1);
+  CHECK(server.aborted_sessions() == 0);  // a clean stop cut nothing off
 }
 
 TEST_CASE("after the grace period a stuck session is aborted", "[tcp][stop]") {
@@ -297,6 +298,7 @@ TEST_CASE("after the grace period a stuck session is aborted", "[tcp][stop]") {
   CHECK(ended);
   CHECK(log.count(event_kind::closed, "aborted") == 1);
   CHECK(std::chrono::steady_clock::now() - start < 5s);
+  CHECK(server.aborted_sessions() == 1);  // what makes the CLI exit 1
 }
 
 TEST_CASE("a client that resets mid-session harms nobody else", "[tcp][isolation]") {
