@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +28,30 @@ inline constexpr std::size_t unlimited_replies = static_cast<std::size_t>(-1);
 /// The word that closes a text session, whatever line ending follows it.
 inline constexpr std::string_view quit_word = "exit";
 
+/// Input a handler holds for later: empty costs one pointer. Copies deep (a prototype
+/// handler is copied for each session).
+class held_input {
+ public:
+  held_input() = default;
+  held_input(const held_input& o) : p_(o.p_ ? std::make_unique<std::string>(*o.p_) : nullptr) {}
+  held_input& operator=(const held_input& o) {
+    if (this != &o) p_ = o.p_ ? std::make_unique<std::string>(*o.p_) : nullptr;
+    return *this;
+  }
+  held_input(held_input&&) noexcept = default;
+  held_input& operator=(held_input&&) noexcept = default;
+  ~held_input() = default;
+
+  explicit operator bool() const noexcept { return p_ != nullptr; }
+  std::size_t size() const noexcept { return p_ ? p_->size() : 0; }
+  void hold(std::string_view bytes) { p_ = std::make_unique<std::string>(bytes); }
+  /// Takes the held bytes out (leaving nothing held).
+  std::unique_ptr<std::string> take() noexcept { return std::move(p_); }
+
+ private:
+  std::unique_ptr<std::string> p_;
+};
+
 /// Drives a message protocol over a byte stream: frames lines, answers each one with
 /// the request's line ending, closes on `exit`, and caps line length.
 template <message_protocol Protocol>
@@ -43,34 +68,8 @@ class text_stream_handler {
   /// answers the next batch. (A transport stops reading while its replies are unsent, so
   /// the budget is what bounds the work and memory one read of pipelined requests causes.)
   verdict on_bytes(std::string_view in, std::string& out, std::size_t budget = unlimited_replies) {
-    std::string held;  // the backlog being answered now (the framer may hold on to a new one)
-    if (!backlog_.empty()) {
-      held = std::move(backlog_);
-      backlog_.clear();
-      held.append(in);  // (a transport does not read while `more`; safe if one does)
-      in = held;
-    }
-    bool full = false;
-    auto answer = [&](std::string_view msg, line_ending e) {
-      if (!answer_one(msg, e, out)) return false;
-      full = out.size() >= budget;
-      return !full;
-    };
-    switch (framer_.feed(in, answer)) {
-      case feed_status::consumed: return verdict::keep_open;
-      case feed_status::stopped: {
-        if (!full) return verdict::quit;
-        std::string_view const rest = in.substr(framer_.stopped_at());
-        if (rest.empty()) return verdict::keep_open;
-        backlog_.assign(rest);
-        return verdict::more;
-      }
-      case feed_status::too_long: break;
-    }
-    out.append("ERR line too long (max ");
-    out.append(std::to_string(framer_.max_line()));
-    out.append(" bytes)\n");
-    return verdict::too_long;
+    if (backlog_) return answer_backlog(in, out, budget);
+    return frame(in, out, budget);
   }
 
   /// Input received but not answered yet (after `more`).
@@ -86,6 +85,37 @@ class text_stream_handler {
   bool wants_pause() const noexcept { return framer_.has_partial(); }
 
  private:
+  verdict frame(std::string_view in, std::string& out, std::size_t budget) {
+    bool full = false;
+    auto answer = [&](std::string_view msg, line_ending e) {
+      if (!answer_one(msg, e, out)) return false;
+      full = out.size() >= budget;
+      return !full;
+    };
+    switch (framer_.feed(in, answer)) {
+      case feed_status::consumed: return verdict::keep_open;
+      case feed_status::stopped: {
+        if (!full) return verdict::quit;
+        std::string_view const rest = in.substr(framer_.stopped_at());
+        if (rest.empty()) return verdict::keep_open;
+        backlog_.hold(rest);
+        return verdict::more;
+      }
+      case feed_status::too_long: break;
+    }
+    out.append("ERR line too long (max ");
+    out.append(std::to_string(framer_.max_line()));
+    out.append(" bytes)\n");
+    return verdict::too_long;
+  }
+
+  /// The next batch of the input held after a budget stop (kept out of the common path).
+  verdict answer_backlog(std::string_view in, std::string& out, std::size_t budget) {
+    auto held = backlog_.take();  // `frame` may hold a new backlog
+    held->append(in);  // (a transport does not read while `more`; safe if one does)
+    return frame(*held, out, budget);
+  }
+
   bool answer_one(std::string_view msg, line_ending e, std::string& out) {
     if (msg == quit_word) return false;
     protocol_.on_message(msg, out);
@@ -95,7 +125,8 @@ class text_stream_handler {
 
   Protocol protocol_;
   line_framer framer_;
-  std::string backlog_;  // input after a budget stop, not yet framed
+  // Input after a budget stop, not yet framed. A pointer: 8 bytes in every idle session.
+  held_input backlog_;
 };
 
 /// RFC 862 echo over a stream: every byte back unchanged; no framing, no greeting.
