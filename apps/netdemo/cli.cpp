@@ -1,5 +1,10 @@
 #include "cli.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+
 #include <cmath>
 #include <cstdio>
 #include <ctime>
@@ -180,6 +185,23 @@ int guarded(const std::string& command, const std::function<int()>& body) {
   } catch (const std::exception& e) {
     std::cerr << "netdemo " << command << ": " << e.what() << '\n';
     return static_cast<int>(exit_code::failure);
+  }
+}
+
+/// A standard descriptor that is closed (`<&-`, `>&-`) would be taken by the next one
+/// opened (the io_context's epoll descriptor, a socket) and read or written as if it were
+/// the terminal. /dev/null takes each such place first, opened read-only: as stdin it
+/// reads as an immediate end of input; as stdout or stderr every write fails (EBADF) as
+/// it would on the closed descriptor, so a lost output is still reported (exit 23).
+/// Call it before anything opens a descriptor.
+void reserve_standard_descriptors() {
+  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
+    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
+    int const got = ::open("/dev/null", O_RDONLY);  // the lowest free number: `fd`
+    if (got > fd) {
+      ::dup2(got, fd);
+      ::close(got);
+    }
   }
 }
 

@@ -59,4 +59,8 @@ int info(const std::vector<std::string>& args);
 int http_get(const std::vector<std::string>& args);
 int bench(const std::vector<std::string>& args);
 
+/// Puts /dev/null (read-only) on any closed standard descriptor, so that the next
+/// descriptor opened (epoll, a socket) never takes its number. Call first in main.
+void reserve_standard_descriptors();
+
 }  // namespace netdemo::cli

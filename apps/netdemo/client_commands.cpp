@@ -149,23 +149,6 @@ class stdin_lines {
   std::string buf_;
 };
 
-/// A standard descriptor that is closed (`<&-`, `>&-`) would be taken by the next one
-/// opened (the io_context's epoll descriptor, a socket) and read or written as if it were
-/// the terminal. /dev/null takes each such place first, opened read-only: as stdin it
-/// reads as an immediate end of input; as stdout or stderr every write fails (EBADF) as
-/// it would on the closed descriptor, so a lost output is still reported (exit 23).
-/// Call it before anything opens a descriptor.
-void reserve_standard_descriptors() {
-  for (int fd = STDIN_FILENO; fd <= STDERR_FILENO; ++fd) {
-    if (::fcntl(fd, F_GETFD) != -1 || errno != EBADF) continue;
-    int const got = ::open("/dev/null", O_RDONLY);  // the lowest free number: `fd`
-    if (got > fd) {
-      ::dup2(got, fd);
-      ::close(got);
-    }
-  }
-}
-
 /// Runs `task` on `ioc`; Ctrl+C ends the program with exit 130.
 int run_client(asio::io_context& ioc, asio::awaitable<int> task) {
   asio::signal_set signals(ioc, SIGINT, SIGTERM);
@@ -341,7 +324,6 @@ int stream_client_command(const command_info& info, const std::vector<std::strin
   if (!parse(info, args, o, pos, vm)) return 0;
   auto s = read_client_settings(vm, true);
   s.prompt = d.prompt;
-  reserve_standard_descriptors();
   asio::io_context ioc(1);
   auto task = [&]() -> asio::awaitable<int> {
     if (!s.unix_path.empty()) {
@@ -396,7 +378,6 @@ int udp_client(const std::vector<std::string>& args) {
   po::variables_map vm;
   if (!parse(info, args, o, pos, vm)) return 0;
   auto s = read_client_settings(vm, false);
-  reserve_standard_descriptors();
   asio::io_context ioc(1);
   auto task = [&]() -> asio::awaitable<int> {
     if (!s.unix_path.empty()) {

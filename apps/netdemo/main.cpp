@@ -50,6 +50,9 @@ int main(int argc, char** argv) {
   // A closed stdout (`netdemo tcp-server | head -1`) must not kill a server through SIGPIPE;
   // sockets already use MSG_NOSIGNAL.
   std::signal(SIGPIPE, SIG_IGN);
+  // Before anything opens a descriptor: with `>&-`, log lines went into the io_context's
+  // eventfd, which took number 1.
+  netdemo::cli::reserve_standard_descriptors();
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
     print_usage(std::cerr);

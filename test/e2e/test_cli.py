@@ -481,6 +481,27 @@ class ServerLog(NetdemoTestCase):
         s.wait_line(r"Received from 127\.0\.0\.1:\d+ \(7 bytes\), replied 15 bytes\.")
 
 
+class ClosedStandardDescriptors(NetdemoTestCase):
+    def test_server_with_stdout_closed_never_writes_into_its_own_descriptors(self):
+        # With `>&-`, descriptor 1 was taken by the io_context's eventfd and every log line
+        # was written into it. Now /dev/null holds the place; the server serves, and says
+        # on stderr that its log could not be written.
+        d = self.tempdir()
+        path = os.path.join(d, "s.sock")
+        p = subprocess.Popen([h.netdemo(), "tcp-server", "--unix", path], stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                             pass_fds=(), close_fds=True,
+                             preexec_fn=lambda: os.close(1))
+        self.addCleanup(lambda: (p.poll() is None and p.kill(), p.wait(), p.stderr.close()))
+        deadline = time.monotonic() + h.QUICK
+        while not os.path.exists(path) and p.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if p.poll() is None:
+            self.assertEqual(os.readlink("/proc/%d/fd/1" % p.pid), "/dev/null")
+        err = p.communicate(timeout=h.QUICK)[1] if p.poll() is not None else b""
+        self.assertNotIn(b"Sanitizer", err)
+
+
 class Signals(NetdemoTestCase):
 
     def test_sigint_exits_130_and_closes_idle_sessions(self):
