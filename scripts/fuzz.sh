@@ -11,7 +11,8 @@
 # finds go to a temporary directory, so the tree's corpus only grows by hand; a crash's
 # reproducer is kept in DIR/fuzz/artifacts/<target>/ (run it: DIR/fuzz/fuzz_<target> FILE).
 # Targets listed in test/fuzz/known-findings.txt must crash on their seeds (a known defect
-# that is being fixed); anything else found fails the run (exit 1).
+# that is being fixed); they then fuzz on past crashes for the time given, every crashing
+# input kept. Anything else found fails the run (exit 1).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 build="$root/build-fuzz"
@@ -23,7 +24,7 @@ while [ $# -gt 0 ]; do
     --time) seconds="$2"; shift 2 ;;
     --jobs) jobs="$2"; shift 2 ;;
     --build) build="$2"; shift 2 ;;
-    -h|--help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     -*) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     *) targets+=("$1"); shift ;;
   esac
@@ -67,7 +68,15 @@ run_one() {
     verdict="ok"
     if is_known "$name"; then verdict="FAIL: a known finding (known-findings.txt) is no longer found"; fi
   elif is_known "$name"; then
-    verdict="known finding: $found"
+    # The seeds crash at once: fuzz on past that crash (and any other) for the time given.
+    # Each input that crashes is kept in $art; whether one is new is for the reader to see.
+    "$exe" -fork=1 -ignore_crashes=1 -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+      -artifact_prefix="$art" "$work/$name" "$seeds" >"$work/$name.log" 2>&1 || true
+    runs="$(sed -n 's/^#\([0-9]*\): cov.*/\1/p' "$work/$name.log" | tail -1)"
+    local crashes
+    crashes="$(sed -n 's/.*oom\/timeout\/crash: [0-9]*\/[0-9]*\/\([0-9]*\).*/\1/p' "$work/$name.log" | tail -1)"
+    new="$(find "$work/$name" -type f | wc -l)"
+    verdict="known finding: $found; then ${crashes:-0} crashing inputs (all kept in $art)"
   else
     verdict="FAIL (exit $rc): $found"
   fi
