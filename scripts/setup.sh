@@ -2,8 +2,11 @@
 # Installs the Debian 12 packages netdemo needs to build and test. Idempotent: when every
 # package is already there it does nothing (no apt-get update).
 set -euo pipefail
+# clang-14, libclang-rt-14-dev (the sanitizer and libFuzzer runtimes) and llvm-14 (its
+# llvm-symbolizer names the lines in a report): the sanitizer and fuzz builds of test.sh.
 packages=(cmake g++ make libboost1.81-dev libboost-program-options1.81-dev libboost-url1.81-dev
-          libssl-dev zlib1g-dev catch2 python3 netcat-openbsd openssl)
+          libssl-dev zlib1g-dev catch2 python3 netcat-openbsd openssl
+          clang-14 libclang-rt-14-dev llvm-14)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")

@@ -7,7 +7,9 @@ it to $<TARGET_FILE:netdemo_app>). Rules every helper follows, so that nothing c
 * servers bind 127.0.0.1 / ::1 (or a Unix path in a private temporary directory) on port 0,
   and the real port is read from their "Listening on ..." line;
 * everything started is stopped (signal, then SIGKILL) by a cleanup registered at start,
-  and asks the kernel to SIGKILL it should the test process die first (PR_SET_PDEATHSIG).
+  and asks the kernel to SIGKILL it should the test process die first (PR_SET_PDEATHSIG);
+* in a sanitizer build, a report from any netdemo process fails the test that started it
+  (its stderr, or the report file when the options set log_path, as scripts/test.sh does).
 """
 
 from __future__ import annotations
@@ -66,12 +68,82 @@ def _die_with_parent() -> None:
         _prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
 
 
+# ---------------------------------------------------------------------------------------
+# Sanitizer reports (docs/reliability.md). A report stops the process (halt_on_error) with
+# the sanitizer's exit code, but a test that only waits for a server, or expects a failure
+# exit anyway, could still pass: so every process started here is checked for one.
+
+_SANITIZER_VARS = ("ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS")
+SANITIZER_RE = re.compile(rb"(?:Address|Leak|Thread|UndefinedBehavior)Sanitizer|: runtime error: ")
+
+
+def _private_report_dir() -> Optional[str]:
+    """When the options send reports to files (log_path=DIR/report), points them at a
+    directory of this test process's own under DIR: every child inherits it, so a report
+    is blamed on this module's test even while other modules run at the same time."""
+    base = None
+    for var in _SANITIZER_VARS:
+        m = re.search(r"(?:^|:)log_path=([^:]+)", os.environ.get(var, ""))
+        if m:
+            base = os.path.dirname(m.group(1))
+            break
+    if base is None or not os.path.isdir(base):
+        return None
+    d = os.path.join(base, "e2e-%d" % os.getpid())
+    os.makedirs(d, exist_ok=True)
+    for var in _SANITIZER_VARS:
+        opts = re.sub(r"(?:^|:)log_path=[^:]*", "", os.environ.get(var, "")).strip(":")
+        os.environ[var] = (opts + ":" if opts else "") + "log_path=" + os.path.join(d, "report")
+    return d
+
+
+REPORT_DIR = _private_report_dir()
+_claimed_reports = set()  # report files already blamed on a test
+
+
+def _report_files(pid: Optional[int] = None) -> List[str]:
+    if REPORT_DIR is None:
+        return []
+    names = sorted(os.listdir(REPORT_DIR))
+    if pid is not None:
+        names = [n for n in names if n == "report.%d" % pid]
+    return [os.path.join(REPORT_DIR, n) for n in names if os.path.join(REPORT_DIR, n) not in _claimed_reports]
+
+
+def _claim(paths: List[str]) -> str:
+    text = []
+    for path in paths:
+        _claimed_reports.add(path)
+        with open(path, "rb") as f:
+            text.append(f.read().decode("utf-8", "replace"))
+    return "\n".join(text)
+
+
+def check_no_sanitizer_report(pid: int, stderr: bytes, argv: Sequence[str]) -> None:
+    """Fails (AssertionError with the report) when process `pid` wrote a sanitizer report."""
+    files = _report_files(pid)
+    if files:
+        raise AssertionError("sanitizer report from %s (pid %d):\n%s"
+                             % (" ".join(argv), pid, _claim(files)))
+    if SANITIZER_RE.search(stderr or b""):
+        raise AssertionError("sanitizer report on the stderr of %s (pid %d):\n%s"
+                             % (" ".join(argv), pid, stderr.decode("utf-8", "replace")))
+
+
 def run(args: Sequence[str], input: Optional[bytes] = None, timeout: float = QUICK,
         binary: Optional[str] = None) -> subprocess.CompletedProcess:
     """Runs `netdemo ARGS...` to completion (bounded) and captures bytes output."""
     argv = [binary or netdemo(), *args]
-    return subprocess.run(argv, input=input if input is not None else b"",
-                          capture_output=True, timeout=timeout, preexec_fn=_die_with_parent)
+    with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, preexec_fn=_die_with_parent) as p:
+        try:
+            out, err = p.communicate(input if input is not None else b"", timeout=timeout)
+        except subprocess.TimeoutExpired:  # as subprocess.run does
+            p.kill()
+            p.communicate()
+            raise
+    check_no_sanitizer_report(p.pid, err, argv)
+    return subprocess.CompletedProcess(argv, p.returncode, out, err)
 
 
 def run_python(script: str, args: Sequence[str] = (), input: Optional[bytes] = None,
@@ -92,6 +164,7 @@ class Proc:
         self._cond = threading.Condition()
         self._lines = {"stdout": [], "stderr": []}
         self._closed = {"stdout": False, "stderr": False}
+        self._checked = False
         self._threads = [
             threading.Thread(target=self._reader, args=("stdout", self.p.stdout), daemon=True),
             threading.Thread(target=self._reader, args=("stderr", self.p.stderr), daemon=True),
@@ -150,10 +223,20 @@ class Proc:
     def wait(self, timeout: float = QUICK) -> int:
         """Waits for exit; fails (after killing it) if it does not exit in time."""
         try:
-            return self.p.wait(timeout=timeout)
+            rc = self.p.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             self.kill()
             raise AssertionError("%s did not exit within %.1f s" % (" ".join(self.argv), timeout))
+        self.check_sanitizers()
+        return rc
+
+    def check_sanitizers(self) -> None:
+        """Fails when the (exited) process left a sanitizer report; checks once."""
+        if self._checked or self.p.poll() is None:
+            return
+        self._checked = True
+        self.join_output()
+        check_no_sanitizer_report(self.pid, self.text("stderr").encode(), self.argv)
 
     def join_output(self, timeout: float = 2.0) -> None:
         for t in self._threads:
@@ -177,6 +260,7 @@ class Proc:
                     f.close()
                 except OSError:
                     pass
+        self.check_sanitizers()
 
 
 class Server(Proc):
@@ -258,6 +342,18 @@ class NetdemoTestCase(unittest.TestCase):
     """Base class: servers and sockets opened through it are cleaned up automatically."""
 
     maxDiff = 4000
+
+    def run(self, result=None):
+        """Runs the test, then fails it for any sanitizer report left by a process it
+        started some other way (subprocess directly, a pty)."""
+        result = super().run(result)
+        files = _report_files()
+        if files and result is not None:
+            try:
+                raise AssertionError("sanitizer report during this test:\n" + _claim(files))
+            except AssertionError:
+                result.addFailure(self, sys.exc_info())
+        return result
 
     def server(self, command: str, *args: str, **kw) -> Server:
         s = Server(command, *args, **kw)
