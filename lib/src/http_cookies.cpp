@@ -156,6 +156,7 @@ std::int64_t parse_cookie_date(std::string_view text) {
 bool cookie_jar::valid(const cookie& c) {
   return !c.name.empty() && c.name.size() + c.value.size() <= max_name_value &&
          !has_control_or_tab(c.name) && !has_control_or_tab(c.value) && plain_domain(c.domain) &&
+         c.domain.front() != '.' &&  // stored without the dot; "..x" is no domain
          !c.path.empty() && c.path.front() == '/' && c.path.size() <= max_attribute &&
          !has_control_or_tab(c.path);
 }

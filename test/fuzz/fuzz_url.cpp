@@ -129,9 +129,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size == 0) return 0;
   std::string_view const all(reinterpret_cast<const char*>(data + 1), size - 1);
   if (data[0] % 2 == 0) {
-    // As typed: a bare host[:port][/path] means http://.
+    // As typed: anything that does not start with "scheme://" is a bare host[:port][/path]
+    // and means http:// (so "127.0.0.1/x?u=http://y" is a path, not a scheme).
     std::string full(all);
-    if (full.find("://") == std::string::npos) full.insert(0, "http://");
+    auto const typed_scheme = scheme_of(full);
+    if (!typed_scheme || full.compare(typed_scheme->size(), 3, "://") != 0) full.insert(0, "http://");
     target_url u;
     try {
       u = netdemo::http::parse_user_url(all);

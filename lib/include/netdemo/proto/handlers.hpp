@@ -169,13 +169,14 @@ class text_datagram_handler {
   /// protocol's words when it has some (`on_reply_too_large(msg, out)`), else
   /// `ERR <reason>`; with the request's line ending, as every reply.
   void on_reply_too_large(std::string_view in, std::string_view reason, std::string& out) {
-    auto [msg, e] = strip_ending(in);
-    if constexpr (requires { protocol_.on_reply_too_large(msg, out); }) {
-      protocol_.on_reply_too_large(msg, out);
+    // (Not a structured binding: clang 14 cannot name one in a requires-expression.)
+    auto const stripped = strip_ending(in);
+    if constexpr (requires { protocol_.on_reply_too_large(stripped.first, out); }) {
+      protocol_.on_reply_too_large(stripped.first, out);
     } else {
       out.append("ERR ").append(reason);
     }
-    out.append(ending_bytes(e));
+    out.append(ending_bytes(stripped.second));
   }
 
  private:
