@@ -464,6 +464,10 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
       throw error(exit_code::failure, "receiving the response failed: " + ec.message());
     }
     auto const status = p->get().result_int();
+    if (status < 100 || status > 599) {  // RFC 9110 15: three digits, 1xx to 5xx
+      throw error(exit_code::malformed_reply, "the response has status " + std::to_string(status) +
+                                                  ", not a status code from 100 to 599");
+    }
     if (status >= 100 && status < 200 && status != 101) {
       if (interim >= max_interim_responses) {
         throw error(exit_code::malformed_reply, "too many interim (1xx) responses");

@@ -503,3 +503,15 @@ TEST_CASE("http fetch: http redirected to https with a chunked page (the www.sin
   CHECK(secure.requests.at(0).find("Host: localhost:" + std::to_string(secure.port()) + "\r\n") !=
         std::string::npos);
 }
+
+// Found by fuzz_http_response: a status code outside 100-599 was taken as a final response.
+TEST_CASE("http fetch: a status outside 100-599 is a malformed reply", "[http]") {
+  for (const char* status : {"000", "099", "600", "999"}) {
+    asio::io_context ioc;
+    script_server srv(ioc, always(std::string("HTTP/1.1 ") + status + " OK\r\nContent-Length: 2\r\n\r\nhi"));
+    auto r = run_fetch(ioc, opts(srv.url("/")));
+    INFO(status << ": " << r.message);
+    CHECK(r.code == 8);
+    CHECK(r.message.find("status") != std::string::npos);
+  }
+}
