@@ -8,6 +8,7 @@
 #include <catch2/catch.hpp>
 
 #include "netdemo/proto/roles.hpp"
+#include "net/stream_test_support.hpp"
 #include "support.hpp"
 
 using namespace test_support;
@@ -26,20 +27,6 @@ using clock_type = std::chrono::steady_clock;
 namespace {
 
 using hello_handler = text_stream_handler<hello_protocol>;
-
-server_limits fast_limits() {
-  server_limits l;
-  l.pause = 10ms;
-  return l;
-}
-
-template <class Handler>
-stream_server<tcp, Handler> tcp_server(asio::io_context& ioc, Handler h, server_limits l,
-                                       event_log& log) {
-  return stream_server<tcp, Handler>(
-      netdemo::net::open_tcp_listeners(ioc.get_executor(), "127.0.0.1", 0), std::move(h), l,
-      log.sink());
-}
 
 /// Connects from `source` (any 127/8 address: Linux routes them all to lo).
 asio::awaitable<tcp::socket> connect_from(const char* source, tcp::endpoint ep) {

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "netdemo/proto/roles.hpp"
+#include "net/stream_test_support.hpp"
 #include "support.hpp"
 
 using namespace test_support;
@@ -23,20 +24,6 @@ using unix_stream = asio::local::stream_protocol;
 namespace {
 
 using hello_handler = text_stream_handler<hello_protocol>;
-
-server_limits fast_limits() {
-  server_limits l;
-  l.pause = 10ms;
-  return l;
-}
-
-template <class Handler>
-stream_server<tcp, Handler> tcp_server(asio::io_context& ioc, Handler h, server_limits l,
-                                       event_log& log) {
-  return stream_server<tcp, Handler>(
-      netdemo::net::open_tcp_listeners(ioc.get_executor(), "127.0.0.1", 0), std::move(h), l,
-      log.sink());
-}
 
 asio::awaitable<tcp::socket> connect_to(tcp::endpoint ep) {
   tcp::socket s(co_await asio::this_coro::executor);
