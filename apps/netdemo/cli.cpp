@@ -13,7 +13,7 @@
 #include <system_error>
 
 #include "netdemo/net/endpoints.hpp"
-#include "netdemo/text.hpp"
+#include "netdemo/proto/text.hpp"
 
 namespace netdemo::cli {
 

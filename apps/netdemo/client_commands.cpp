@@ -20,7 +20,7 @@
 #include "cli.hpp"
 #include "netdemo/client/datagram_client.hpp"
 #include "netdemo/client/stream_client.hpp"
-#include "netdemo/text.hpp"
+#include "netdemo/proto/text.hpp"
 
 namespace netdemo::cli {
 

@@ -25,6 +25,7 @@
 #include "cli.hpp"
 #include "netdemo/http/client.hpp"
 #include "netdemo/http/cookies.hpp"
+#include "netdemo/version.hpp"
 #include "netdemo/http/progress.hpp"
 #include "netdemo/http/url.hpp"
 

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "netdemo/version.hpp"
 
 namespace {
 

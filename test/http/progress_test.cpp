@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "netdemo/text.hpp"
+#include "netdemo/proto/text.hpp"
 
 namespace {
 

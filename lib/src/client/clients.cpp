@@ -1,7 +1,7 @@
 #include "netdemo/client/datagram_client.hpp"
 #include "netdemo/client/stream_client.hpp"
 #include "netdemo/net/endpoints.hpp"
-#include "netdemo/text.hpp"
+#include "netdemo/proto/text.hpp"
 
 #include <sys/socket.h>
 

@@ -23,7 +23,7 @@
 #include "netdemo/exit_codes.hpp"
 #include "netdemo/net/endpoints.hpp"
 #include "netdemo/net/would_block.hpp"
-#include "netdemo/text.hpp"
+#include "netdemo/proto/text.hpp"
 
 namespace netdemo::bench {
 

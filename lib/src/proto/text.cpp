@@ -1,4 +1,4 @@
-#include "netdemo/text.hpp"
+#include "netdemo/proto/text.hpp"
 
 namespace netdemo {
 

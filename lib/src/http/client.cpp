@@ -26,12 +26,12 @@
 #include <boost/beast/http/write.hpp>
 
 #include "netdemo/exit_codes.hpp"
-#include "http_lookup.hpp"
-#include "http_tls.hpp"
+#include "lookup.hpp"
+#include "tls.hpp"
 #include "netdemo/http/content_coding.hpp"
 #include "netdemo/http/cookies.hpp"
 #include "netdemo/http/url.hpp"
-#include "netdemo/text.hpp"
+#include "netdemo/proto/text.hpp"
 
 namespace netdemo::http {
 

@@ -1,4 +1,4 @@
-#include "http_lookup.hpp"
+#include "lookup.hpp"
 
 #include <sys/socket.h>
 

@@ -1,7 +1,7 @@
 // The TLS side of the HTTP client, on OpenSSL through Asio: certificate verification with
 // a readable reason, SNI, the host-name check, close_notify. Built as the module
 // netdemo-tls.so (NETDEMO_TLS_MODULE=ON, the default) or into the library.
-#include "http_tls.hpp"
+#include "tls.hpp"
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>

@@ -1,5 +1,5 @@
 // Finds the TLS side of the HTTP client: built in, or netdemo-tls.so loaded on first use.
-#include "http_tls.hpp"
+#include "tls.hpp"
 
 #include <dlfcn.h>
 #include <unistd.h>
@@ -36,15 +36,21 @@ std::string exe_dir() {
   return slash == std::string::npos ? std::string() : path.substr(0, slash);
 }
 
-/// Where the module may be, in order: $NETDEMO_TLS_MODULE, next to the executable, the
-/// install's lib directory, the build tree it was built in.
+/// Where the module may be, in order: $NETDEMO_TLS_MODULE, next to the executable,
+/// <exe>/../lib/netdemo (an installed netdemo, wherever the prefix was moved), the prefix
+/// it was configured to install into, the build tree it was built in.
 std::vector<std::string> candidates() {
   std::vector<std::string> out;
   if (const char* env = std::getenv("NETDEMO_TLS_MODULE"); env != nullptr && *env != '\0') out.emplace_back(env);
   if (auto const dir = exe_dir(); !dir.empty()) {
     out.push_back(dir + "/netdemo-tls.so");
-    out.push_back(dir + "/../lib/netdemo/netdemo-tls.so");
+#ifdef NETDEMO_TLS_MODULE_RELDIR
+    out.push_back(dir + "/../" NETDEMO_TLS_MODULE_RELDIR "/netdemo-tls.so");
+#endif
   }
+#ifdef NETDEMO_TLS_MODULE_INSTALLED
+  out.emplace_back(NETDEMO_TLS_MODULE_INSTALLED);
+#endif
 #ifdef NETDEMO_TLS_MODULE_PATH
   out.emplace_back(NETDEMO_TLS_MODULE_PATH);
 #endif

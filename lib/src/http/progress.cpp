@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <iterator>
 
-#include "netdemo/text.hpp"
+#include "netdemo/proto/text.hpp"
 
 namespace netdemo::http {
 
