@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what is needed, then builds and runs every test, in four stages (all by default):
 #
-#   release  g++ Release build with warnings as errors (build/); the whole suite
+#   release  g++ Release build with warnings as errors (build/); the whole suite; then
+#            install it and build and run examples/ against the package (package-test.sh)
 #   asan     clang with ASan + UBSan and the fuzz targets (build-asan/); the whole suite,
 #            the fuzz targets' seeds included, with no sanitizer report allowed
 #   fuzz     each fuzz target for FUZZ_SECONDS (20) on its seeds (scripts/fuzz.sh)
@@ -67,6 +68,8 @@ if want release; then
   BUILD_DIR="$build" "$root/scripts/build.sh" -DNETDEMO_WERROR=ON -DNETDEMO_BUILD_TESTS=ON
   stamp "release: tests"
   ctest --test-dir "$build" --output-on-failure --timeout 120 -j"$jobs"
+  stamp "release: install, and the examples as an outside project"
+  "$root/scripts/package-test.sh" "$build"
 fi
 
 if want asan || want fuzz; then
