@@ -46,13 +46,15 @@ class histogram {
 
   /// Bucket helpers, public for tests.
   static std::size_t index_of(std::uint64_t value) noexcept;
+  /// The smallest value bucket `index` holds.
   static std::uint64_t lowest_in(std::size_t index) noexcept;
+  /// The largest value bucket `index` holds.
   static std::uint64_t highest_in(std::size_t index) noexcept;
 
   static constexpr unsigned sub_bits = 7;                         ///< 128 sub-buckets
   static constexpr std::uint64_t sub_count = 1ULL << sub_bits;    ///< per power of two
   static constexpr unsigned max_shift = 33;                       ///< largest exponent kept
-  static constexpr std::size_t bucket_count = (max_shift + 2) * sub_count;
+  static constexpr std::size_t bucket_count = (max_shift + 2) * sub_count;  ///< fixed memory
 
  private:
   std::array<std::uint64_t, bucket_count> counts_{};

@@ -39,10 +39,14 @@ bool is_timestamp(std::string_view text) noexcept;
 /// message can be the `exit` word.
 class message_source {
  public:
+  /// @param r     the role whose messages (and replies) to make.
   /// @param size  bytes per message (>= 1; >= 2 for text roles, which need a character).
+  /// @param seed  the stream's start: each connection gets its own.
   message_source(role r, std::size_t size, std::uint64_t seed) noexcept;
 
+  /// The role the messages are for.
   role kind() const noexcept { return role_; }
+  /// Bytes per message.
   std::size_t size() const noexcept { return size_; }
 
   /// Writes message `index` (size() bytes) to `out`.
@@ -79,6 +83,7 @@ enum class check_status : std::uint8_t {
 /// resynchronised: the connection should be dropped (`error()` says what was seen).
 class reply_matcher {
  public:
+  /// @param source    the messages sent, in order; must outlive the matcher.
   /// @param greeting  a greeting is expected before the first reply (hello over TCP).
   reply_matcher(const message_source& source, bool greeting) noexcept;
 

@@ -23,12 +23,13 @@ std::string format_eta(std::optional<std::chrono::seconds> left);
 ///
 /// A line appears only for a large body: a known length over `min_size`, or an unknown
 /// length still going after `unknown_after`. Lines come at most every `interval`; each
-/// starts with '\r' and is padded with spaces to cover a longer line before it. finish()
+/// starts with a carriage return and is padded with spaces to cover a longer line before it. finish()
 /// draws the last line and ends it with '\n', or returns "" when nothing was drawn.
 class progress_meter {
  public:
-  using clock = std::chrono::steady_clock;
+  using clock = std::chrono::steady_clock;  ///< the clock of every time point given
 
+  /// When lines appear; the defaults are http-get's.
   struct settings {
     std::uint64_t min_size = 1024 * 1024;             ///< known length: show above this
     std::chrono::milliseconds unknown_after{1000};    ///< unknown length: show after this
@@ -36,7 +37,10 @@ class progress_meter {
     std::chrono::milliseconds rate_window{3000};      ///< the rate is over this much time
   };
 
+  /// A meter for a body of `total` bytes (nullopt: unknown) that started at `start`.
+  /// Pure: it never reads a clock or writes anything; not thread safe.
   progress_meter(std::optional<std::uint64_t> total, clock::time_point start);
+  /// The same with other settings (tests use short intervals).
   progress_meter(std::optional<std::uint64_t> total, clock::time_point start, settings s);
 
   /// `received` bytes so far at `now`: the text to write, or "" when no line is due.
@@ -46,7 +50,7 @@ class progress_meter {
   /// A line was drawn (and finish() will end it).
   bool shown() const noexcept { return shown_; }
 
-  /// The line for `received` bytes at `now` (without '\r' or padding).
+  /// The line for `received` bytes at `now` (without the carriage return or padding).
   std::string line(std::uint64_t received, clock::time_point now, bool done) const;
 
  private:

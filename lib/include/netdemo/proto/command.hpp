@@ -18,8 +18,11 @@ class command_config {
   command_config(const command_config&) = delete;
   command_config& operator=(const command_config&) = delete;
 
+  /// The root as opened: canonical and absolute.
   const std::string& root() const noexcept { return root_; }
+  /// The most names one `ls` lists (the rest is counted, not listed).
   std::size_t max_entries() const noexcept { return max_entries_; }
+  /// The `os` reply, read once at construction: `[posix] <sysname> <release> <machine>`.
   const std::string& os_line() const noexcept { return os_line_; }
 
   /// Appends the one-line listing of `path` (relative to the root, or absolute inside
@@ -40,9 +43,13 @@ void append_python_repr(std::string_view name, std::string& out);
 /// `date` → `[<ctime>] date`; `os` → `[posix] <sysname> <release> <machine>`;
 /// `ls [path]` → `['a', 'b']`; `help` → the command list; anything else → `welcome`.
 struct command_protocol {
-  static constexpr std::string_view name = "command";
+  static constexpr std::string_view name = "command";  ///< the role name (`--role command`)
+  /// Shared, read-only: one config serves every session (and thread) at once.
   std::shared_ptr<const command_config> config;
+  /// No greeting.
   std::string_view greeting() const noexcept { return {}; }
+  /// Appends the answer to the command in `msg` to `out`. `ls` reads the directory
+  /// (blocking, bounded by `max_entries`); a failure is an `ERR` line, never an exception.
   void on_message(std::string_view msg, std::string& out) const;
   /// The refusal of a reply too large for a datagram (in practice a long `ls`): the same
   /// request over TCP gets the whole listing.

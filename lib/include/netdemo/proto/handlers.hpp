@@ -32,18 +32,23 @@ inline constexpr std::string_view quit_word = "exit";
 /// handler is copied for each session).
 class held_input {
  public:
-  held_input() = default;
+  held_input() = default;  ///< holds nothing
+  /// A deep copy.
   held_input(const held_input& o) : p_(o.p_ ? std::make_unique<std::string>(*o.p_) : nullptr) {}
+  /// A deep copy.
   held_input& operator=(const held_input& o) {
     if (this != &o) p_ = o.p_ ? std::make_unique<std::string>(*o.p_) : nullptr;
     return *this;
   }
-  held_input(held_input&&) noexcept = default;
-  held_input& operator=(held_input&&) noexcept = default;
+  held_input(held_input&&) noexcept = default;             ///< takes `o`'s bytes
+  held_input& operator=(held_input&&) noexcept = default;  ///< takes `o`'s bytes
   ~held_input() = default;
 
+  /// True while bytes are held.
   explicit operator bool() const noexcept { return p_ != nullptr; }
+  /// How many bytes are held.
   std::size_t size() const noexcept { return p_ ? p_->size() : 0; }
+  /// Holds a copy of `bytes` (replacing what was held).
   void hold(std::string_view bytes) { p_ = std::make_unique<std::string>(bytes); }
   /// Takes the held bytes out (leaving nothing held).
   std::unique_ptr<std::string> take() noexcept { return std::move(p_); }
@@ -57,6 +62,8 @@ class held_input {
 template <message_protocol Protocol>
 class text_stream_handler {
  public:
+  /// A handler for one session (servers copy a prototype for each); lines longer than
+  /// `max_line` bytes get an error line and close the session. Not thread safe.
   text_stream_handler(Protocol protocol, std::size_t max_line)
       : protocol_(std::move(protocol)), framer_(max_line) {}
 
@@ -136,14 +143,18 @@ class echo_stream_handler {
   /// send `in` without copying it into `out` first (it still calls nothing else).
   static constexpr bool replies_with_input = true;
 
+  /// No greeting.
   void greet(std::string&) const noexcept {}
-  /// (No budget: the reply is as large as the input, which one read bounds.)
+  /// Appends `in` to `out`. (No budget: the reply is as large as the input, which one read bounds.)
   verdict on_bytes(std::string_view in, std::string& out, std::size_t = unlimited_replies) {
     out.append(in);
     return verdict::keep_open;
   }
+  /// Nothing to do on a pause: echo has no framing.
   verdict on_pause(std::string&) noexcept { return verdict::keep_open; }
+  /// Never: no tail waits for a pause.
   bool wants_pause() const noexcept { return false; }
+  /// Never holds input.
   std::size_t backlog_size() const noexcept { return 0; }
 };
 
@@ -155,6 +166,7 @@ std::pair<std::string_view, line_ending> strip_ending(std::string_view datagram)
 template <message_protocol Protocol>
 class text_datagram_handler {
  public:
+  /// A handler for one datagram socket. Not thread safe.
   explicit text_datagram_handler(Protocol protocol) : protocol_(std::move(protocol)) {}
 
   /// Appends the reply to `out`; returns false when there is nothing to send.
@@ -186,6 +198,7 @@ class text_datagram_handler {
 /// RFC 862 echo over datagrams: the same payload back.
 class echo_datagram_handler {
  public:
+  /// Appends `in` to `out`; always true (an empty datagram gets an empty one back).
   bool on_datagram(std::string_view in, std::string& out) {
     out.append(in);
     return true;

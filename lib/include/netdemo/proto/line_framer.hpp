@@ -30,8 +30,9 @@ enum class feed_status : std::uint8_t {
 /// the input for an LF each time: every byte is looked at at most twice.
 class line_end_finder {
  public:
-  static constexpr std::size_t npos = std::string_view::npos;
+  static constexpr std::size_t npos = std::string_view::npos;  ///< no line end found
 
+  /// Searches `input`, which must outlive the finder.
   explicit line_end_finder(std::string_view input) noexcept : input_(input) {}
 
   /// Position of the first CR or LF at or after `pos`, or npos. `pos` never decreases
@@ -89,6 +90,7 @@ class line_framer {
   /// True when an unterminated tail is buffered (the transport should wait for a pause).
   bool has_partial() const noexcept { return !partial_.empty(); }
 
+  /// The longest message accepted (terminator excluded).
   std::size_t max_line() const noexcept { return max_line_; }
 
  private:

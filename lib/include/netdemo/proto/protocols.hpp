@@ -21,16 +21,20 @@ concept message_protocol = std::copy_constructible<P> &&
 
 /// Seed 000/003: greets with `Welcome!`, answers `Hello, <msg>!`.
 struct hello_protocol {
-  static constexpr std::string_view name = "hello";
+  static constexpr std::string_view name = "hello";  ///< the role name (`--role hello`)
+  /// The bytes sent when a connection opens (no line ending, as in the seed).
   std::string_view greeting() const noexcept { return "Welcome!"; }
+  /// Appends `Hello, <msg>!` to `out`. Never throws but for std::bad_alloc.
   void on_message(std::string_view msg, std::string& out) const;
 };
 
 /// Seed 001: answers the message upper-cased (ASCII letters; other bytes, UTF-8
 /// included, pass through unchanged).
 struct upper_protocol {
-  static constexpr std::string_view name = "upper";
+  static constexpr std::string_view name = "upper";  ///< the role name (`--role upper`)
+  /// No greeting.
   std::string_view greeting() const noexcept { return {}; }
+  /// Appends `msg` with ASCII letters upper-cased to `out`.
   void on_message(std::string_view msg, std::string& out) const;
 };
 

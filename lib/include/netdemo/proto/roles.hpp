@@ -16,7 +16,7 @@ namespace netdemo::proto {
 
 /// Settings a role's handler may need.
 struct role_settings {
-  std::size_t max_line = 64 * 1024;
+  std::size_t max_line = 64 * 1024;  ///< the line cap of text roles (`--max-line`)
   time_format time = time_format::ctime;                 ///< timestamp role
   std::shared_ptr<const command_config> commands;        ///< command role (default: cwd)
 };

@@ -23,9 +23,11 @@ void append_time(std::time_t t, time_format f, std::string& out);
 
 /// Replies `[<time>] <msg>`.
 struct timestamp_protocol {
-  static constexpr std::string_view name = "timestamp";
-  time_format format = time_format::ctime;
+  static constexpr std::string_view name = "timestamp";  ///< the role name
+  time_format format = time_format::ctime;  ///< how the time is written
+  /// No greeting.
   std::string_view greeting() const noexcept { return {}; }
+  /// Appends `[<now, local time>] <msg>` to `out`.
   void on_message(std::string_view msg, std::string& out) const;
 };
 
