@@ -95,7 +95,7 @@ if want tsan; then
   stamp "tsan: tests"
   # The unit tests (several run threads: op_block_cache, the connection count, the bench's
   # generator, the HTTP lookup thread) and the --threads end-to-end tests.
-  ctest --test-dir "$build-tsan" --output-on-failure --timeout 300 -j"$jobs" -LE e2e
+  ctest --test-dir "$build-tsan" --output-on-failure --timeout 300 -j"$jobs" -LE 'e2e|layers'
   ctest --test-dir "$build-tsan" --output-on-failure --timeout 300 -R '^e2e\.threads_e2e$'
   no_reports "tsan"
 fi
