@@ -31,15 +31,12 @@ cmake -S "$root/examples" -B "$work/examples" -DCMAKE_PREFIX_PATH="$work/prefix"
 cmake --build "$work/examples" -j"$jobs" >/dev/null
 ex="$work/examples"
 
-# A server started on port 0: its "Listening on tcp 127.0.0.1:PORT" line gives the port.
-start_server() {  # name netdemo-args...
-  local name="$1" out="$work/$1.out"
-  shift
-  "$work/prefix/bin/netdemo" "$@" --host 127.0.0.1 --port 0 >"$out" 2>&1 &
-  pids+=("$!")
+# The port a server started on port 0 prints (in `pattern`, the port last), once it is there.
+wait_for_port() {  # name output-file pattern
+  local name="$1" out="$2" pattern="$3"
   for _ in $(seq 100); do
-    if grep -qE 'Listening on [a-z]+ 127\.0\.0\.1:[0-9]+' "$out"; then
-      grep -oE '127\.0\.0\.1:[0-9]+' "$out" | head -1 | cut -d: -f2
+    if grep -qE "$pattern" "$out"; then
+      grep -oE "$pattern" "$out" | head -1 | grep -oE '[0-9]+$'
       return
     fi
     sleep 0.05
@@ -48,6 +45,16 @@ start_server() {  # name netdemo-args...
   cat "$out" >&2
   exit 1
 }
+# Started here, not in a $(...) subshell, so that its pid reaches the cleanup.
+start_server() {  # name netdemo-args...
+  local name="$1"
+  shift
+  "$work/prefix/bin/netdemo" "$@" --host 127.0.0.1 --port 0 >"$work/$name.out" 2>&1 &
+  pids+=("$!")
+}
+server_port() {  # name
+  wait_for_port "$1" "$work/$1.out" 'Listening on [a-z]+ 127\.0\.0\.1:[0-9]+'
+}
 
 step "proto_only, own_protocol, embedded_server"
 "$ex/proto_only" >/dev/null
@@ -55,8 +62,10 @@ step "proto_only, own_protocol, embedded_server"
 "$ex/embedded_server" >/dev/null
 
 step "clients against netdemo tcp-server and udp-server"
-tcp_port="$(start_server tcp tcp-server)"
-udp_port="$(start_server udp udp-server)"
+start_server tcp tcp-server
+start_server udp udp-server
+tcp_port="$(server_port tcp)"
+udp_port="$(server_port udp)"
 "$ex/clients" 127.0.0.1 "$tcp_port" "$udp_port" Michael Tracy >/dev/null
 
 step "download from python3 -m http.server"
@@ -64,13 +73,7 @@ mkdir -p "$work/www"
 head -c 300000 /dev/urandom >"$work/www/file.bin"
 python3 -m http.server --bind 127.0.0.1 --directory "$work/www" 0 >"$work/http.out" 2>&1 &
 pids+=("$!")
-http_port=""
-for _ in $(seq 100); do
-  http_port="$(grep -oE 'port [0-9]+' "$work/http.out" | head -1 | cut -d' ' -f2 || true)"
-  [ -n "$http_port" ] && break
-  sleep 0.05
-done
-[ -n "$http_port" ] || { echo "package-test: http.server did not start" >&2; cat "$work/http.out" >&2; exit 1; }
+http_port="$(wait_for_port http.server "$work/http.out" 'port [0-9]+')"
 "$ex/download" "http://127.0.0.1:$http_port/file.bin" "$work/got.bin" >/dev/null
 cmp "$work/www/file.bin" "$work/got.bin"
 
