@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <stdexcept>
 #include <string>
@@ -28,8 +29,8 @@ struct test_pki {
     std::string const d = dir.path("");
     std::string const ec = " -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes ";
     std::string const ext = dir.path("server.ext");
-    run("printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\\nbasicConstraints=CA:FALSE\\n"
-        "extendedKeyUsage=serverAuth\\n' > " + ext);
+    std::ofstream(ext) << "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
+                          "extendedKeyUsage=serverAuth\n";
     run("openssl req -x509" + ec + "-days 2 -subj /CN=netdemo-test-ca -addext basicConstraints=critical,CA:TRUE "
         "-addext keyUsage=critical,keyCertSign,cRLSign -keyout " + d + "ca.key -out " + ca_pem);
     run("openssl req -new" + ec + "-subj /CN=localhost -keyout " + server_key + " -out " + d + "server.csr");
@@ -66,6 +67,7 @@ inline std::pair<asio::ip::tcp::socket, asio::ip::tcp::socket> tcp_pair(asio::io
 /// exception. Returns false when they did not all end in time.
 inline bool run_list(asio::io_context& ioc, std::vector<asio::awaitable<void>> tasks,
                      std::chrono::milliseconds limit = 20s) {
+  ioc.restart();  // an io_context that ran out of work stays stopped until restarted
   std::size_t left = tasks.size();
   std::exception_ptr failure;
   for (auto& t : tasks) {

@@ -46,7 +46,7 @@ class tls_channel;
 
 /// What a client trusts.
 struct tls_client_options {
-  std::string ca_file;    ///< trust the CAs of this PEM file; empty: the system's CA store
+  std::string ca_file{};  ///< trust the CAs of this PEM file; empty: the system's CA store
   bool insecure = false;  ///< check nothing about the server's certificate (`-k`)
 };
 
