@@ -5,6 +5,7 @@
 
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <catch2/catch.hpp>
@@ -290,4 +291,61 @@ TEST_CASE("tls_stream: memory per idle TLS link (measured, bounded)", "[tls][mem
   // OpenSSL 3.0: ~15 KB (~9 KB of it from SSL_new). Without SSL_MODE_RELEASE_BUFFERS the
   // record buffers stay: ~48 KB. docs/architecture.md, "TLS streams".
   CHECK(per_link < 20 * 1024);
+}
+
+TEST_CASE("tls_stream: blocking mode waits in handshake, read_some and write_some", "[tls]") {
+  asio::io_context ioc;
+  auto p = make_pair(ioc);
+  error_code server_ec;
+  std::string server_got;
+  std::thread server([&] {
+    p.server.handshake(server_ec);
+    if (server_ec) return;
+    char buf[16];
+    std::size_t const n = p.server.read_some(asio::buffer(buf), server_ec);  // waits for the client
+    server_got.assign(buf, n);
+    if (!server_ec) asio::write(p.server, asio::buffer(server_got), server_ec);
+  });
+  error_code ec;
+  p.client.handshake(ec);
+  CHECK(!ec);
+  std::this_thread::sleep_for(50ms);  // the server is blocked in read_some meanwhile
+  asio::write(p.client, asio::buffer("ping", 4), ec);
+  CHECK(!ec);
+  char buf[16];
+  std::size_t const n = p.client.read_some(asio::buffer(buf), ec);
+  server.join();
+  CHECK(!ec);
+  CHECK(std::string(buf, n) == "ping");
+  CHECK(!server_ec);
+  CHECK(server_got == "ping");
+  CHECK_FALSE(p.client.non_blocking());
+  p.client.non_blocking(true, ec);
+  CHECK(p.client.read_some(asio::buffer(buf), ec) == 0);
+  CHECK(ec == asio::error::would_block);
+}
+
+TEST_CASE("tls_context: files that cannot be used are one-line errors naming them", "[tls]") {
+  const auto& pki = test_pki::get();
+  auto what = [](auto make) -> std::string {
+    try {
+      make();
+    } catch (const std::system_error& e) {
+      CHECK(e.code() == tls_errc::bad_credentials);
+      return e.what();
+    }
+    return "no error";
+  };
+  auto const missing = pki.dir.path("missing.pem");
+  CHECK(what([&] { netdemo::net::tls_context::server(missing, pki.server_key); }) ==
+        "cannot read the certificate file '" + missing + "': No such file or directory");
+  CHECK(what([&] { netdemo::net::tls_context::server(pki.server_pem, missing); }) ==
+        "cannot read the key file '" + missing + "': No such file or directory");
+  CHECK(what([&] { netdemo::net::tls_context::server(pki.server_pem, pki.other_key); }) ==
+        "the key '" + pki.other_key + "' does not belong to the certificate '" + pki.server_pem + "'");
+  CHECK(what([&] { netdemo::net::tls_context::server(pki.server_key, pki.server_key); })
+            .rfind("cannot use the certificate file '" + pki.server_key + "'", 0) == 0);
+  CHECK(what([&] { netdemo::net::tls_context::client({.ca_file = pki.server_key}); })
+            .rfind("cannot use CA file '" + pki.server_key + "'", 0) == 0);
+  CHECK(netdemo::net::tls_context::server(pki.server_pem, pki.server_key).is_server());
 }

@@ -33,8 +33,20 @@ class tls_category_impl final : public boost::system::error_category {
 };
 #pragma GCC diagnostic pop
 
+/// A system_error whose what() is the one-line reason alone (std::system_error's appends the
+/// code's message, which here only repeats it).
+class tls_failure final : public std::system_error {
+ public:
+  tls_failure(tls_errc e, std::string why)
+      : std::system_error(std::error_code(make_error_code(e))), why_(std::move(why)) {}
+  const char* what() const noexcept override { return why_.c_str(); }
+
+ private:
+  std::string why_;
+};
+
 [[noreturn]] void fail(tls_errc e, const std::string& why) {
-  throw std::system_error(std::error_code(make_error_code(e)), why);
+  throw tls_failure(e, why.empty() ? make_error_code(e).message() : why);
 }
 
 const detail::tls_module_table& module() {

@@ -5,7 +5,8 @@
 // Nothing of OpenSSL and no error_code category crosses it: Asio's categories are
 // function-local statics, so the module has copies of its own and `ec == asio::error::eof`
 // would be false across the boundary. A channel answers with a tls_status, an errno and a
-// reason text; the net layer turns them into error_codes of its own category.
+// reason text; the net layer turns them into error_codes of its own category. No exception
+// crosses it either (the module may have a C++ runtime of its own): every call is noexcept.
 //
 // The http client has its own entry point (lib/src/http/tls.hpp) in the same module.
 #pragma once
@@ -33,11 +34,11 @@ enum class tls_status : std::uint8_t {
 class tls_channel {
  public:
   virtual ~tls_channel() = default;
-  virtual tls_status handshake() = 0;
-  virtual tls_status read(void* data, std::size_t size, std::size_t& done) = 0;
-  virtual tls_status write(const void* data, std::size_t size, std::size_t& done) = 0;
+  virtual tls_status handshake() noexcept = 0;
+  virtual tls_status read(void* data, std::size_t size, std::size_t& done) noexcept = 0;
+  virtual tls_status write(const void* data, std::size_t size, std::size_t& done) noexcept = 0;
   /// Sends close_notify (does not wait for the peer's).
-  virtual tls_status shutdown() = 0;
+  virtual tls_status shutdown() noexcept = 0;
   /// Decrypted bytes waiting to be read: the socket may never become readable for them.
   virtual std::size_t pending() const noexcept = 0;
   /// The reason of the last verify_failed or failed ("" otherwise).
@@ -54,7 +55,7 @@ class tls_context_impl {
   /// A channel on `fd` (not owned). A client context checks the certificate against `host`
   /// (a name, or an address) and sends a name as SNI; null or "" checks no name. Null with
   /// `why` on failure.
-  virtual tls_channel* open(int fd, const char* host, std::string& why) = 0;
+  virtual tls_channel* open(int fd, const char* host, std::string& why) noexcept = 0;
 };
 
 /// The module's table, version 2 (version 1 was the http client's entry point alone).
@@ -63,10 +64,10 @@ struct tls_module_table {
   std::uint32_t version;
   std::uint32_t size;
   /// Loads a certificate chain and its private key (PEM). Null with `why` on failure.
-  tls_context_impl* (*make_server_context)(const char* cert_file, const char* key_file, std::string& why);
+  tls_context_impl* (*make_server_context)(const char* cert_file, const char* key_file, std::string& why) noexcept;
   /// Trusts `ca_file` (PEM), or the system's store when null or "", or nothing when
   /// `insecure`. Null with `why` on failure.
-  tls_context_impl* (*make_client_context)(const char* ca_file, bool insecure, std::string& why);
+  tls_context_impl* (*make_client_context)(const char* ca_file, bool insecure, std::string& why) noexcept;
 };
 
 inline constexpr std::uint32_t tls_module_version = 2;

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <new>
@@ -20,16 +21,28 @@ namespace netdemo::net::detail {
 
 namespace {
 
-/// The queued OpenSSL errors as one line ("" when none), emptying the queue.
+/// The queued OpenSSL errors as one line ("" when none), emptying the queue. Repeats and
+/// the uninformative "system lib" are left out.
 std::string openssl_errors() {
   std::string out;
   while (unsigned long const e = ERR_get_error()) {
-    if (const char* r = ERR_reason_error_string(e)) {
-      if (!out.empty()) out += ": ";
-      out += r;
-    }
+    const char* r = ERR_reason_error_string(e);
+    if (r == nullptr || std::strcmp(r, "system lib") == 0 || out.find(r) != std::string::npos) continue;
+    if (!out.empty()) out += ": ";
+    out += r;
   }
   return out;
+}
+
+/// False with `why` ("cannot read 'F': No such file or directory") when `path` cannot be
+/// opened: OpenSSL's own message for that is "system lib".
+bool readable(const char* path, const char* what, std::string& why) {
+  if (std::FILE* f = std::fopen(path, "rb")) {
+    std::fclose(f);
+    return true;
+  }
+  why = std::string("cannot read the ") + what + " '" + path + "': " + std::strerror(errno);
+  return false;
 }
 
 class openssl_channel;
@@ -47,36 +60,17 @@ class openssl_channel final : public tls_channel {
   openssl_channel(const openssl_channel&) = delete;
   openssl_channel& operator=(const openssl_channel&) = delete;
 
-  tls_status handshake() override {
-    ERR_clear_error();
-    int const r = SSL_do_handshake(ssl_);
-    if (r == 1) return tls_status::ok;
-    tls_status const st = status_of(r, true);
-    if ((st == tls_status::failed || st == tls_status::truncated) && verify_reason()) return tls_status::verify_failed;
-    return st;
+  tls_status handshake() noexcept override {
+    return guarded([&] { return do_handshake(); });
   }
-
-  tls_status read(void* data, std::size_t size, std::size_t& done) override {
-    ERR_clear_error();
-    done = 0;
-    int const r = SSL_read_ex(ssl_, data, size, &done);
-    return r == 1 ? tls_status::ok : status_of(r, false);
+  tls_status read(void* data, std::size_t size, std::size_t& done) noexcept override {
+    return guarded([&] { return do_read(data, size, done); });
   }
-
-  tls_status write(const void* data, std::size_t size, std::size_t& done) override {
-    ERR_clear_error();
-    done = 0;
-    int const r = SSL_write_ex(ssl_, data, size, &done);
-    return r == 1 ? tls_status::ok : status_of(r, false);
+  tls_status write(const void* data, std::size_t size, std::size_t& done) noexcept override {
+    return guarded([&] { return do_write(data, size, done); });
   }
-
-  tls_status shutdown() override {
-    ERR_clear_error();
-    // Marking the peer's close_notify as received makes SSL_shutdown send ours and finish,
-    // instead of waiting for an answer the peer may never send (RFC 8446 6.1 allows that).
-    SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_RECEIVED_SHUTDOWN);
-    int const r = SSL_shutdown(ssl_);
-    return r >= 0 ? tls_status::ok : status_of(r, false);
+  tls_status shutdown() noexcept override {
+    return guarded([&] { return do_shutdown(); });
   }
 
   std::size_t pending() const noexcept override {
@@ -89,7 +83,54 @@ class openssl_channel final : public tls_channel {
   void set_bio_error(int e) noexcept { errno_ = e; }
   void set_peer_eof() noexcept { peer_eof_ = true; }
 
+  std::string host_;  // what the certificate was checked against, for the message
+
  private:
+  /// No exception leaves the module (it has a C++ runtime of its own): the reasons are
+  /// strings, and a string that cannot be made is a failure without a reason.
+  template <class F>
+  tls_status guarded(F f) noexcept {
+    try {
+      return f();
+    } catch (...) {
+      why_.clear();
+      ERR_clear_error();
+      return tls_status::failed;
+    }
+  }
+
+  tls_status do_handshake() {
+    ERR_clear_error();
+    int const r = SSL_do_handshake(ssl_);
+    if (r == 1) return tls_status::ok;
+    tls_status const st = status_of(r, true);
+    if ((st == tls_status::failed || st == tls_status::truncated) && verify_reason()) return tls_status::verify_failed;
+    return st;
+  }
+
+  tls_status do_read(void* data, std::size_t size, std::size_t& done) {
+    ERR_clear_error();
+    done = 0;
+    int const r = SSL_read_ex(ssl_, data, size, &done);
+    return r == 1 ? tls_status::ok : status_of(r, false);
+  }
+
+  tls_status do_write(const void* data, std::size_t size, std::size_t& done) {
+    ERR_clear_error();
+    done = 0;
+    int const r = SSL_write_ex(ssl_, data, size, &done);
+    return r == 1 ? tls_status::ok : status_of(r, false);
+  }
+
+  tls_status do_shutdown() {
+    ERR_clear_error();
+    // Marking the peer's close_notify as received makes SSL_shutdown send ours and finish,
+    // instead of waiting for an answer the peer may never send (RFC 8446 6.1 allows that).
+    SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_RECEIVED_SHUTDOWN);
+    int const r = SSL_shutdown(ssl_);
+    return r >= 0 ? tls_status::ok : status_of(r, false);
+  }
+
   tls_status status_of(int r, bool handshaking) {
     switch (SSL_get_error(ssl_, r)) {
       case SSL_ERROR_WANT_READ: return tls_status::want_read;
@@ -122,10 +163,6 @@ class openssl_channel final : public tls_channel {
     return true;
   }
 
- public:
-  std::string host_;
-
- private:
   SSL* ssl_;
   std::string why_;
   int errno_ = 0;
@@ -195,14 +232,32 @@ class openssl_context final : public tls_context_impl {
 
   bool is_server() const noexcept override { return server_; }
 
-  tls_channel* open(int fd, const char* host, std::string& why) override {
+  tls_channel* open(int fd, const char* host, std::string& why) noexcept override {
+    try {
+      return do_open(fd, host, why);
+    } catch (...) {
+      ERR_clear_error();
+      return nullptr;  // out of memory: `why` may stay empty
+    }
+  }
+
+ private:
+  tls_channel* do_open(int fd, const char* host, std::string& why) {
     ERR_clear_error();
     SSL* ssl = SSL_new(ctx_);
     if (ssl == nullptr) return fail(why, "cannot make a TLS connection");
-    auto ch = std::make_unique<openssl_channel>(ssl);
-    BIO* bio = BIO_new(socket_bio_method());
-    if (bio == nullptr) return fail(why, "cannot make a TLS connection");
-    BIO_set_data(bio, new socket_bio{fd, ch.get()});
+    std::unique_ptr<openssl_channel> ch(new (std::nothrow) openssl_channel(ssl));
+    if (!ch) {
+      SSL_free(ssl);
+      return fail(why, "cannot make a TLS connection: out of memory");
+    }
+    auto* data = new (std::nothrow) socket_bio{fd, ch.get()};
+    BIO* bio = data != nullptr ? BIO_new(socket_bio_method()) : nullptr;
+    if (bio == nullptr) {
+      delete data;
+      return fail(why, "cannot make a TLS connection");
+    }
+    BIO_set_data(bio, data);
     BIO_set_init(bio, 1);
     SSL_set_bio(ssl, bio, bio);
     if (server_) {
@@ -215,7 +270,6 @@ class openssl_context final : public tls_context_impl {
     return ch.release();
   }
 
- private:
   /// SNI for a name, and the certificate check against the name or address.
   static bool name_check(SSL* ssl, const char* host, std::string& why) {
     X509_VERIFY_PARAM* param = SSL_get0_param(ssl);
@@ -256,8 +310,9 @@ SSL_CTX* new_context(bool server, std::string& why) {
   return ctx;
 }
 
-tls_context_impl* make_server(const char* cert_file, const char* key_file, std::string& why) {
+tls_context_impl* do_make_server(const char* cert_file, const char* key_file, std::string& why) {
   ERR_clear_error();
+  if (!readable(cert_file, "certificate file", why) || !readable(key_file, "key file", why)) return nullptr;
   SSL_CTX* ctx = new_context(true, why);
   if (ctx == nullptr) return nullptr;
   auto fail = [&](const std::string& what) -> tls_context_impl* {
@@ -270,6 +325,10 @@ tls_context_impl* make_server(const char* cert_file, const char* key_file, std::
     return fail(std::string("cannot use the certificate file '") + cert_file + "'");
   }
   if (SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+    if (ERR_GET_REASON(ERR_peek_last_error()) == X509_R_KEY_VALUES_MISMATCH) {
+      ERR_clear_error();  // OpenSSL's "key values mismatch" only repeats it
+      return fail(std::string("the key '") + key_file + "' does not belong to the certificate '" + cert_file + "'");
+    }
     return fail(std::string("cannot use the key file '") + key_file + "'");
   }
   if (SSL_CTX_check_private_key(ctx) != 1) {
@@ -286,17 +345,19 @@ tls_context_impl* make_server(const char* cert_file, const char* key_file, std::
   }
 }
 
-tls_context_impl* make_client(const char* ca_file, bool insecure, std::string& why) {
+tls_context_impl* do_make_client(const char* ca_file, bool insecure, std::string& why) {
   ERR_clear_error();
+  bool const has_ca_file = ca_file != nullptr && *ca_file != '\0';
+  if (!insecure && has_ca_file && !readable(ca_file, "CA file", why)) return nullptr;
   SSL_CTX* ctx = new_context(false, why);
   if (ctx == nullptr) return nullptr;
   if (!insecure) {
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
-    bool const ok = ca_file != nullptr && *ca_file != '\0' ? SSL_CTX_load_verify_locations(ctx, ca_file, nullptr) == 1
-                                                           : SSL_CTX_set_default_verify_paths(ctx) == 1;
+    bool const ok = has_ca_file ? SSL_CTX_load_verify_locations(ctx, ca_file, nullptr) == 1
+                                : SSL_CTX_set_default_verify_paths(ctx) == 1;
     if (!ok) {
-      why = ca_file != nullptr && *ca_file != '\0' ? std::string("cannot use CA file '") + ca_file + "'"
-                                                   : std::string("cannot use the system's CA store");
+      why = has_ca_file ? std::string("cannot use CA file '") + ca_file + "'"
+                        : std::string("cannot use the system's CA store");
       if (auto const e = openssl_errors(); !e.empty()) why += ": " + e;
       SSL_CTX_free(ctx);
       return nullptr;
@@ -309,6 +370,23 @@ tls_context_impl* make_client(const char* ca_file, bool insecure, std::string& w
   } catch (const std::bad_alloc&) {
     SSL_CTX_free(ctx);
     why = "cannot set up TLS: out of memory";
+    return nullptr;
+  }
+}
+
+// The entry points: no exception leaves the module.
+tls_context_impl* make_server(const char* cert_file, const char* key_file, std::string& why) noexcept {
+  try {
+    return do_make_server(cert_file, key_file, why);
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+tls_context_impl* make_client(const char* ca_file, bool insecure, std::string& why) noexcept {
+  try {
+    return do_make_client(ca_file, insecure, why);
+  } catch (...) {
     return nullptr;
   }
 }

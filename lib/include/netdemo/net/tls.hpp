@@ -9,6 +9,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <type_traits>
 
 #include <boost/system/error_code.hpp>
@@ -57,15 +58,15 @@ class tls_context {
  public:
   /// A server context from a PEM certificate chain (leaf first) and its PEM private key.
   /// Loads the TLS module on first use. Thread-safe.
-  /// @throws std::system_error with tls_errc::no_module, or tls_errc::bad_credentials and a
-  ///         one-line message naming the file (a file that cannot be read, a key that does
-  ///         not match the certificate).
+  /// @throws std::system_error with tls_errc::no_module, or tls_errc::bad_credentials; its
+  ///         what() is one line naming the file ("cannot read the key file 'F': No such file
+  ///         or directory", "the key 'K' does not belong to the certificate 'C'").
   static tls_context server(const std::string& cert_file, const std::string& key_file);
 
   /// A client context. Verifies the server's certificate by default (against the system's CA
   /// store, or `options.ca_file`); `options.insecure` turns the check off. Thread-safe.
   /// @throws std::system_error with tls_errc::no_module or tls_errc::bad_credentials (a CA
-  ///         file that cannot be read).
+  ///         file that cannot be read or holds no certificate); what() is one line.
   static tls_context client(const tls_client_options& options = {});
 
   /// True for a server context: its streams take the server's role in the handshake.
@@ -135,7 +136,13 @@ class tls_engine {
 }  // namespace netdemo::net
 
 namespace boost::system {
-/// tls_errc converts to an error_code.
+/// tls_errc converts to a boost::system::error_code (what Asio's handlers get).
 template <>
 struct is_error_code_enum<netdemo::net::tls_errc> : std::true_type {};
 }  // namespace boost::system
+
+namespace std {
+/// tls_errc converts to a std::error_code too (the code of the std::system_error thrown).
+template <>
+struct is_error_code_enum<netdemo::net::tls_errc> : std::true_type {};
+}  // namespace std

@@ -108,6 +108,16 @@ class basic_tls_stream {
         false, std::forward<Token>(token));
   }
 
+  /// Performs the handshake synchronously: in blocking mode waits until it is complete; in
+  /// non-blocking mode does one step and fails with `would_block` until it is complete (wait
+  /// with async_wait(wait_read), then call again). Errors as for async_handshake().
+  void handshake(boost::system::error_code& ec) {
+    blocking_step(ec, false, [&](boost::system::error_code& e) {
+      engine_.handshake(e);
+      return std::size_t{0};
+    });
+  }
+
   /// Reads what TLS has now into the first non-empty buffer of `buffers`. In non-blocking
   /// mode fails with `asio::error::would_block` when nothing can be read yet; in blocking
   /// mode waits. Returns 0 with no error for empty buffers.
