@@ -349,3 +349,24 @@ TEST_CASE("tls_context: files that cannot be used are one-line errors naming the
             .rfind("cannot use CA file '" + pki.server_key + "'", 0) == 0);
   CHECK(netdemo::net::tls_context::server(pki.server_pem, pki.server_key).is_server());
 }
+
+TEST_CASE("tls_stream: over a Unix socket pair on the io_context's own executor type", "[tls]") {
+  using local_socket = asio::local::stream_protocol::socket::rebind_executor<asio::io_context::executor_type>::other;
+  asio::io_context ioc;
+  const auto& pki = test_pki::get();
+  local_socket a(ioc), b(ioc);
+  asio::local::connect_pair(a, b);
+  netdemo::net::basic_tls_stream<local_socket> server(std::move(a), pki.server());
+  netdemo::net::basic_tls_stream<local_socket> client(std::move(b), pki.client());  // no name checked
+  std::string got;
+  REQUIRE(run_all(ioc,
+                  [&]() -> asio::awaitable<void> {
+                    co_await server.async_handshake(asio::use_awaitable);
+                    co_await write_all(server, "unix");
+                  }(),
+                  [&]() -> asio::awaitable<void> {
+                    co_await client.async_handshake(asio::use_awaitable);
+                    got = co_await read_at_least(client, 4);
+                  }()));
+  CHECK(got == "unix");
+}
