@@ -167,22 +167,33 @@ TEST_CASE("tls_stream: shutdown sends close_notify (eof); a bare TCP close is tr
   asio::io_context ioc;
   auto p = make_pair(ioc);
   auto q = make_pair(ioc);
-  error_code first, second;
+  error_code first, second, after_late;
+  std::string late;
   REQUIRE(run_all(ioc, [&]() -> asio::awaitable<void> {
                           co_await handshake(p.server);
                           co_await p.server.async_shutdown(asio::use_awaitable);
-                          co_await handshake(q.server);
                           error_code ec;
+                          p.server.shutdown(tcp::socket::shutdown_send, ec);  // again: nothing more
+                          CHECK(!ec);
+                          // A half-close: what the client still sends arrives, then its close_notify.
+                          late = co_await read_all(p.server, 5s);
+                          char c;
+                          std::tie(after_late, std::ignore) = co_await p.server.async_read_some(asio::buffer(&c, 1), tuple);
+                          co_await handshake(q.server);
                           q.server.next_layer().shutdown(tcp::socket::shutdown_send, ec);
                         }(),
                         [&]() -> asio::awaitable<void> {
                           co_await handshake(p.client);
                           char c;
                           std::tie(first, std::ignore) = co_await p.client.async_read_some(asio::buffer(&c, 1), tuple);
+                          co_await write_all(p.client, "late");
+                          co_await p.client.async_shutdown(asio::use_awaitable);
                           co_await handshake(q.client);
                           std::tie(second, std::ignore) = co_await q.client.async_read_some(asio::buffer(&c, 1), tuple);
                         }()));
   CHECK(first == asio::error::eof);
+  CHECK(late == "late");
+  CHECK(after_late == asio::error::eof);
   CHECK(second == tls_errc::truncated);
   CHECK(q.client.failure() == "the peer closed TCP without close_notify");
 }

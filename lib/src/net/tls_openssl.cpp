@@ -122,13 +122,16 @@ class openssl_channel final : public tls_channel {
     return r == 1 ? tls_status::ok : status_of(r, false);
   }
 
+  /// Sends close_notify once, and does not wait for the peer's: reads go on until it comes
+  /// (a half-close, as on TCP; the server's lingering close reads what the peer still sends).
+  /// A second SSL_shutdown after a complete first would read from the socket: it is not made.
   tls_status do_shutdown() {
+    if (close_notify_sent_) return tls_status::ok;
     ERR_clear_error();
-    // Marking the peer's close_notify as received makes SSL_shutdown send ours and finish,
-    // instead of waiting for an answer the peer may never send (RFC 8446 6.1 allows that).
-    SSL_set_shutdown(ssl_, SSL_get_shutdown(ssl_) | SSL_RECEIVED_SHUTDOWN);
     int const r = SSL_shutdown(ssl_);
-    return r >= 0 ? tls_status::ok : status_of(r, false);
+    if (r < 0) return status_of(r, false);  // want_write: call again, the alert is sent then
+    close_notify_sent_ = true;
+    return tls_status::ok;
   }
 
   tls_status status_of(int r, bool handshaking) {
@@ -167,6 +170,7 @@ class openssl_channel final : public tls_channel {
   std::string why_;
   int errno_ = 0;
   bool peer_eof_ = false;
+  bool close_notify_sent_ = false;
 };
 
 int bio_write(BIO* b, const char* data, size_t size, size_t* done) {

@@ -183,7 +183,8 @@ class basic_tls_stream {
   /// Sends close_notify (when the handshake completed), then shuts the socket down as
   /// `what` asks. close_notify goes only with `shutdown_send` or `shutdown_both`. Fails with
   /// `would_block` when the socket cannot take close_notify now (its send buffer is full):
-  /// use async_shutdown() then. Never blocks.
+  /// use async_shutdown() then. Never blocks. Reading goes on after it (a half-close): the
+  /// peer's remaining bytes, then `eof` at its close_notify.
   void shutdown(asio::socket_base::shutdown_type what, boost::system::error_code& ec) {
     ec = {};
     if (what != asio::socket_base::shutdown_receive && engine_.established()) engine_.shutdown(ec);
