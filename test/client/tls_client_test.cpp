@@ -146,3 +146,35 @@ TEST_CASE("connect_tls: the timeout covers a handshake that never comes (28); a 
     CHECK(std::string(e.what()) == "cannot read the CA file '" + pki.dir.path("missing.pem") + "': No such file or directory");
   }
 }
+
+TEST_CASE("connect_tls: a name goes out as SNI, an address does not", "[tls][client]") {
+  asio::io_context ioc;
+  tcp::acceptor acceptor(ioc, {asio::ip::make_address("127.0.0.1"), 0});
+  auto const port = acceptor.local_endpoint().port();
+  // The ClientHello is plain text: a TCP server that never answers reads it.
+  auto hello_for = [&](std::string host, std::string server_name) {
+    std::string hello;
+    REQUIRE(run_all(ioc,
+                    [&]() -> asio::awaitable<void> {
+                      auto s = co_await acceptor.async_accept(asio::use_awaitable);
+                      hello = co_await read_at_least(s, 1 << 20, 500ms);
+                    }(),
+                    [&]() -> asio::awaitable<void> {
+                      // A named variable: with g++ 12, a braced temporary in this co_await
+                      // expression crashes in its destructor when connect_tls throws.
+                      tls_connect_options const o{.insecure = true, .server_name = server_name};
+                      try {
+                        co_await connect_tls(host, port, 300ms, o);
+                      } catch (const netdemo::error& e) {
+                        CHECK(e.code() == exit_code::timeout);
+                      }
+                    }()));
+    return hello;
+  };
+  auto const named = hello_for("127.0.0.1", "sni.example");
+  CHECK(named.size() > 100);
+  CHECK(named.find("sni.example") != std::string::npos);
+  auto const address = hello_for("127.0.0.1", "");
+  CHECK(address.size() > 100);
+  CHECK(address.find("127.0.0.1") == std::string::npos);
+}

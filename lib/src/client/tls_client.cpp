@@ -35,8 +35,8 @@ net::tls_context make_client_context(const tls_connect_options& options) {
 }
 
 asio::awaitable<net::tls_stream> connect_tls(std::string host, std::uint16_t port,
-                                             std::chrono::milliseconds timeout,
-                                             const net::tls_context& context, std::string server_name) {
+                                             std::chrono::milliseconds timeout, net::tls_context context,
+                                             std::string server_name) {
   using namespace asio::experimental::awaitable_operators;
   auto const deadline = std::chrono::steady_clock::now() + timeout;
   auto tcp = co_await connect_tcp(host, port, timeout);
@@ -60,9 +60,9 @@ asio::awaitable<net::tls_stream> connect_tls(std::string host, std::uint16_t por
 
 asio::awaitable<net::tls_stream> connect_tls(std::string host, std::uint16_t port,
                                              std::chrono::milliseconds timeout,
-                                             const tls_connect_options& options) {
-  auto const context = make_client_context(options);
-  co_return co_await connect_tls(std::move(host), port, timeout, context, options.server_name);
+                                             tls_connect_options options) {
+  auto context = make_client_context(options);
+  co_return co_await connect_tls(std::move(host), port, timeout, std::move(context), std::move(options.server_name));
 }
 
 }  // namespace netdemo::client

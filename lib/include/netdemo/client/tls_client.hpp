@@ -35,16 +35,18 @@ struct tls_connect_options {
 ///         (60) "certificate verify failed: REASON" when the certificate is refused (unknown
 ///         CA, expired, another name), failure (1) for other handshake failures.
 boost::asio::awaitable<net::tls_stream> connect_tls(std::string host, std::uint16_t port,
-                                                    std::chrono::milliseconds timeout,
-                                                    const net::tls_context& context,
+                                                    std::chrono::milliseconds timeout, net::tls_context context,
                                                     std::string server_name = {});
 
-/// The same with a context made for this connection from `options`.
+/// The same with a context made for this connection from `options`. (The parameters of both
+/// are values, never references: the coroutine's frame keeps its own copies. Pass a named
+/// `tls_connect_options`: with g++ 12, a braced temporary in the `co_await` expression
+/// crashes in its destructor when this throws.)
 /// @throws netdemo::error failure (1) when the TLS module cannot be loaded or the CA file
 ///         cannot be used; otherwise as the overload above.
 boost::asio::awaitable<net::tls_stream> connect_tls(std::string host, std::uint16_t port,
                                                     std::chrono::milliseconds timeout,
-                                                    const tls_connect_options& options = {});
+                                                    tls_connect_options options = {});
 
 /// A client context from `options` (for many connect_tls() calls).
 /// @throws netdemo::error failure (1) when the TLS module cannot be loaded or the CA file
