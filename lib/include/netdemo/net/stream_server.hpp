@@ -131,7 +131,7 @@ class stream_server {
     sweep_timer_.cancel();
     for (auto& s : sessions_) {
       if (s.state == session_state::reading || s.state == session_state::pausing) {
-        s.reason = "shutdown";
+        s.reason = close_reason::shutdown;
         s.socket.cancel(ignored);
       }
     }
@@ -149,8 +149,8 @@ class stream_server {
     sweep_timer_.cancel();
     for (auto& s : sessions_) {
       // A session in its lingering close has sent everything: ending it loses nothing.
-      if (s.state != session_state::closing && s.reason != "aborted") {
-        s.reason = "aborted";
+      if (s.state != session_state::closing && s.reason != close_reason::aborted) {
+        s.reason = close_reason::aborted;
         ++aborted_;
       }
       s.socket.close(ignored);
@@ -247,7 +247,7 @@ class stream_server {
     detail::buffer_pool::buffer buffer;  // while busy: the buffer its reads go to
     detail::io_result io;                // of the last operation awaited
     std::chrono::steady_clock::time_point last_input = std::chrono::steady_clock::now();
-    std::string_view reason = "eof";
+    close_reason reason = close_reason::none;
     std::uint64_t bytes_in = 0;
     std::uint64_t bytes_out = 0;
     detail::deadline_hook deadline_link;  // in `pauses_` or `lingers_` while waiting there
@@ -265,10 +265,10 @@ class stream_server {
   bool on_verdict(session& s, proto::verdict v, bool& last, std::string& out) {
     if (last && v == proto::verdict::keep_open) v = s.handler.on_pause(out);
     if (v == proto::verdict::quit) {
-      s.reason = "exit";
+      s.reason = close_reason::exit;
       last = true;
     } else if (v == proto::verdict::too_long) {
-      s.reason = "limit:line";
+      s.reason = close_reason::too_long;
       report(event_kind::refused, s.peer, "limit:line");
       last = true;
     }
@@ -287,8 +287,9 @@ class stream_server {
   }
 
   void report(event_kind k, std::string_view peer, std::string_view detail = {},
-              std::uint64_t in = 0, std::uint64_t out = 0) const {
-    if (log_) log_(event{k, peer, detail, in, out});
+              std::uint64_t in = 0, std::uint64_t out = 0,
+              close_reason reason = close_reason::none) const {
+    if (log_) log_(event{k, peer, detail, in, out, reason});
   }
 
   /// Every coroutine this server starts reports its end here: nothing is detached.
@@ -378,7 +379,7 @@ class stream_server {
     session* victim = nullptr;
     std::size_t victim_count = 0;
     for (auto& s : sessions_) {
-      if (s.reason != "eof" || s.state == session_state::closing) continue;
+      if (s.reason != close_reason::none || s.state == session_state::closing) continue;
       if (now - s.last_input < limits_.evict_idle) continue;
       std::size_t const count = per_address[peer_address(s.peer)];
       if (victim == nullptr || count > victim_count ||
@@ -392,7 +393,7 @@ class stream_server {
     report(event_kind::refused, victim->peer,
            "evicted: the server is full and this session was idle " + std::to_string(idle_ms.count()) +
                " ms (" + std::to_string(victim_count) + " session(s) from its address)");
-    victim->reason = "evicted";
+    victim->reason = close_reason::evicted;
     boost::system::error_code ignored;
     if (victim->state != session_state::writing) {
       // Best effort, like the refusal: the peer learns why, if its socket takes the line
@@ -424,8 +425,8 @@ class stream_server {
       auto const now = std::chrono::steady_clock::now();
       for (auto& s : sessions_) {
         boost::system::error_code ignored;
-        if (now - s.last_input >= limits_.idle_timeout && s.reason == "eof") {
-          s.reason = "idle";
+        if (now - s.last_input >= limits_.idle_timeout && s.reason == close_reason::none) {
+          s.reason = close_reason::idle;
           s.socket.cancel(ignored);
         } else if (s.buffer && !s.cooling && s.state == session_state::reading &&
                    now - s.last_input >= interval) {
@@ -501,7 +502,7 @@ class stream_server {
         }
         if (last) break;
         if (stopping_) {
-          if (s.reason == "eof") s.reason = "shutdown";
+          if (s.reason == close_reason::none) s.reason = close_reason::shutdown;
           break;
         }
         // Two ways to wait for input. A session that has just had some borrows a buffer
@@ -527,19 +528,19 @@ class stream_server {
         pauses_.remove(s);
         out.clear();
         bool const cancelled = ec && ec == asio::error::operation_aborted;
-        if (std::exchange(s.cooling, false) && cancelled && s.reason == "eof") {
+        if (std::exchange(s.cooling, false) && cancelled && s.reason == close_reason::none) {
           busy = false;
           busy_buffers_.give_back(s.buffer);
           continue;
         }
         if (cancelled || (ec && !read_done)) {
-          if (pausing && s.timed_out && s.reason == "eof") {
+          if (pausing && s.timed_out && s.reason == close_reason::none) {
             last = s.handler.on_pause(out) != proto::verdict::keep_open;
-            if (last) s.reason = "exit";
+            if (last) s.reason = close_reason::exit;
             continue;
           }
-          if (s.reason == "eof") s.reason = cancelled ? "cancelled" : "reset";
-          if (s.reason != "shutdown") break;
+          if (s.reason == close_reason::none) s.reason = cancelled ? close_reason::cancelled : close_reason::reset;
+          if (s.reason != close_reason::shutdown) break;
           // Stopping: what the peer sent before the stop is still answered (one read's
           // worth, a bare word included), then the session closes.
           last = true;
@@ -554,12 +555,16 @@ class stream_server {
         }
         if (ec && ec == asio::error::eof) {
           // Half-close: a tail still waiting for a pause is a message; answer, then close.
-          if (s.handler.on_pause(out) == proto::verdict::quit) s.reason = "exit";
+          if (s.handler.on_pause(out) == proto::verdict::quit) {
+            s.reason = close_reason::exit;
+          } else if (s.reason == close_reason::none) {
+            s.reason = close_reason::eof;
+          }
           last = true;
           continue;
         }
         if (ec) {
-          s.reason = ec == asio::error::connection_reset ? "reset" : "error";
+          s.reason = ec == asio::error::connection_reset ? close_reason::reset : close_reason::error;
           break;
         }
         s.bytes_in += n;
@@ -577,7 +582,8 @@ class stream_server {
           }
         }
       }
-      if (s.reason == "exit" || s.reason == "limit:line" || s.reason == "shutdown") {
+      if (s.reason == close_reason::exit || s.reason == close_reason::too_long ||
+          s.reason == close_reason::shutdown) {
         // Closing while the peer's bytes are still unread makes the kernel send RST, and
         // the peer may then lose our last reply. So: send FIN, and read and discard what
         // the peer still sends until it closes too, for at most `linger`.
@@ -594,7 +600,7 @@ class stream_server {
         lingers_.remove(s);
       }
     } catch (const std::exception& e) {
-      s.reason = "error";
+      s.reason = close_reason::error;
       report(event_kind::error, s.peer, e.what());
     }
     boost::system::error_code ignored;
@@ -603,7 +609,7 @@ class stream_server {
     s.unlink();
     --session_count_;
     open_->remove();
-    report(event_kind::closed, s.peer, s.reason, s.bytes_in, s.bytes_out);
+    report(event_kind::closed, s.peer, to_string(s.reason), s.bytes_in, s.bytes_out, s.reason);
     --tasks_;
     wake_.cancel();
   }
@@ -645,7 +651,7 @@ class stream_server {
       ec.clear();
     }
     if (ec) {
-      if (s.reason == "eof") s.reason = "reset";
+      if (s.reason == close_reason::none) s.reason = close_reason::reset;
       return false;
     }
     s.bytes_out += written;
@@ -665,7 +671,7 @@ class stream_server {
     s.unsent = {};
     std::string().swap(s.pending);
     if (s.io.ec) {
-      if (s.reason == "eof") s.reason = s.io.ec == asio::error::operation_aborted ? "cancelled" : "reset";
+      if (s.reason == close_reason::none) s.reason = s.io.ec == asio::error::operation_aborted ? close_reason::cancelled : close_reason::reset;
       return false;
     }
     return true;
