@@ -234,3 +234,73 @@ TEST_CASE("a handler that throws: error, and the server serves on", "[close][tcp
   }
   CHECK(errors == 2);
 }
+
+namespace {
+
+/// Another stream type for a session: a TCP socket the test can still reach once the
+/// session owns it, offering only what detail/stream_session.hpp asks for.
+struct reachable_socket {
+  using executor_type = tcp::socket::executor_type;
+  std::shared_ptr<tcp::socket> s;
+  executor_type get_executor() { return s->get_executor(); }
+  template <class H>
+  void async_wait(asio::socket_base::wait_type w, H&& h) {
+    s->async_wait(w, std::forward<H>(h));
+  }
+  template <class B, class H>
+  void async_read_some(const B& b, H&& h) {
+    s->async_read_some(b, std::forward<H>(h));
+  }
+  template <class B, class H>
+  void async_write_some(const B& b, H&& h) {
+    s->async_write_some(b, std::forward<H>(h));
+  }
+  template <class B>
+  std::size_t read_some(const B& b, boost::system::error_code& ec) {
+    return s->read_some(b, ec);
+  }
+  template <class B>
+  std::size_t write_some(const B& b, boost::system::error_code& ec) {
+    return s->write_some(b, ec);
+  }
+  void shutdown(asio::socket_base::shutdown_type t, boost::system::error_code& ec) { s->shutdown(t, ec); }
+  void close(boost::system::error_code& ec) { s->close(ec); }
+  void cancel(boost::system::error_code& ec) { s->cancel(ec); }
+  void non_blocking(bool on, boost::system::error_code& ec) { s->non_blocking(on, ec); }
+};
+
+}  // namespace
+
+TEST_CASE("an operation cancelled from outside the server: cancelled (any session stream)",
+          "[close][tcp][stream]") {
+  using session = netdemo::net::detail::stream_session<reachable_socket, hello_handler>;
+  static_assert(netdemo::net::detail::session_stream<reachable_socket>);
+  asio::io_context ioc;
+  close_log log;
+  session::shared_type shared(ioc.get_executor(), hello_handler({}, 1024), fast_limits(),
+                              log.sink(), std::make_shared<netdemo::net::connection_count>());
+  tcp::acceptor acceptor(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  tcp::socket client(ioc);
+  client.connect(acceptor.local_endpoint());
+  auto theirs = std::make_shared<tcp::socket>(acceptor.accept());
+  shared.open->add();
+  ++shared.tasks;
+  session::start(shared, reachable_socket{theirs}, "peer");
+  std::string got;
+  bool done = false;
+  asio::co_spawn(ioc, [&]() -> asio::awaitable<void> {
+    got = co_await read_at_least(client, 8);
+    theirs->cancel();  // the session's wait ends with operation_aborted, no reason given
+    got += co_await read_all(client);
+    done = true;
+  }, asio::detached);
+  auto const deadline = std::chrono::steady_clock::now() + 5s;
+  while (!done && std::chrono::steady_clock::now() < deadline) ioc.run_one_until(deadline);
+  shared.pauses.stop();
+  shared.lingers.stop();
+  CHECK(done);
+  CHECK(got == "Welcome!");
+  CHECK(shared.tasks == 0);
+  CHECK(shared.session_count == 0);
+  CHECK(log.only() == close_reason::cancelled);
+}
