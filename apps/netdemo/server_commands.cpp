@@ -1,20 +1,16 @@
 // tcp-server and udp-server: parse options, open sockets, run the role, handle signals.
-#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <thread>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
-#include <boost/asio/post.hpp>
-#include <boost/asio/signal_set.hpp>
 
 #include "cli.hpp"
 #include "netdemo/net/datagram_server.hpp"
 #include "netdemo/net/endpoints.hpp"
+#include "netdemo/net/run.hpp"
 #include "netdemo/net/stream_server.hpp"
 #include "netdemo/proto/roles.hpp"
 
@@ -164,88 +160,30 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream,
   return s;
 }
 
-/// Runs `servers[i]` on `iocs[i]`, each on its own thread (the calling thread runs the
-/// first), until every server has stopped. First SIGINT/SIGTERM: graceful stop of all;
-/// second: abort. A server that fails aborts the others. Returns the exit code (130
-/// after SIGINT, 0 after SIGTERM or a normal end); throws exit 1 when the stop cut off
-/// sessions (or a datagram reply): a second signal, or the grace ran out.
+/// Runs the servers until signalled (net/run.hpp: first SIGINT/SIGTERM stops them with
+/// `grace`, a second aborts) and turns the end into the exit code: 130 after SIGINT, 0
+/// after SIGTERM or a normal end. Throws exit 1 when the stop cut off sessions (or a
+/// datagram reply): a second signal, or the grace ran out.
 template <class Server>
-int run_until_signalled(std::vector<std::unique_ptr<asio::io_context>>& iocs,
-                        std::vector<std::unique_ptr<Server>>& servers,
-                        std::chrono::milliseconds grace) {
-  asio::io_context& main_ioc = *iocs.front();
-  asio::signal_set signals(main_ioc, SIGINT, SIGTERM);
-  // Each server is used only on its own io_context's thread.
-  auto on_every_server = [&](auto action) {
-    for (std::size_t i = 0; i < servers.size(); ++i) {
-      asio::post(*iocs[i], [&server = *servers[i], action] { action(server); });
-    }
-  };
-  int code = 0;
-  int signals_seen = 0;
-  std::function<void(boost::system::error_code, int)> on_signal =
-      [&](boost::system::error_code ec, int signo) {
-        if (ec) return;
-        ++signals_seen;
-        if (signals_seen == 1) {
-          code = signo == SIGINT ? static_cast<int>(exit_code::interrupted) : 0;
-          on_every_server([grace](Server& s) { s.stop(grace); });
-        } else {
-          print_log_line("Second signal: closing every connection now.");
-          on_every_server([](Server& s) { s.abort(); });
-        }
-        signals.async_wait(on_signal);
-      };
-  signals.async_wait(on_signal);
-
-  std::mutex failure_mutex;
-  std::exception_ptr failure;
-  auto fail = [&](std::exception_ptr e) {
-    std::lock_guard<std::mutex> lock(failure_mutex);
-    if (!failure) failure = e;
-  };
-  std::atomic<std::size_t> running{servers.size()};
-  for (std::size_t i = 0; i < servers.size(); ++i) {
-    asio::co_spawn(*iocs[i], servers[i]->run(), [&](std::exception_ptr e) {
-      if (e) {
-        fail(e);
-        on_every_server([](Server& s) { s.abort(); });
-      }
-      if (--running == 0) {
-        asio::post(main_ioc, [&] {
-          boost::system::error_code ignored;
-          signals.cancel(ignored);
-        });
-      }
-    });
-  }
-  std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < iocs.size(); ++i) {
-    threads.emplace_back([&, i] {
-      try {
-        iocs[i]->run();
-      } catch (...) {
-        fail(std::current_exception());
-      }
-    });
-  }
-  main_ioc.run();
-  for (auto& t : threads) t.join();
-  if (failure) std::rethrow_exception(failure);
-  std::size_t aborted = 0;
-  for (const auto& s : servers) aborted += s->aborted_sessions();
+int run_servers(std::vector<std::unique_ptr<asio::io_context>>& iocs,
+                std::vector<std::unique_ptr<Server>>& servers,
+                std::chrono::milliseconds grace) {
+  auto const end = net::run_until_signalled(iocs, servers, grace, [] {
+    print_log_line("Second signal: closing every connection now.");
+  });
+  std::size_t const aborted = end.aborted;
   if (aborted > 0) {
     // Cut-off sessions may have lost replies: that is no success, whatever the signal
     // (a supervisor or script must be able to tell).
     constexpr bool stream = requires(Server& s) { s.session_count(); };
     std::string const cause =
-        signals_seen > 1 ? "a second signal"
-                         : std::string(stream ? "still open" : "still waiting to be sent") +
-                               " when the grace of " + duration_text(grace) + " ran out";
+        end.signals > 1 ? "a second signal"
+                        : std::string(stream ? "still open" : "still waiting to be sent") +
+                              " when the grace of " + duration_text(grace) + " ran out";
     throw error(exit_code::failure, "the stop cut off " + std::to_string(aborted) +
                                         (stream ? " session(s) (" : " reply(ies) (") + cause + ")");
   }
-  return code;
+  return end.first_signal == SIGINT ? static_cast<int>(exit_code::interrupted) : 0;
 }
 
 /// One io_context (and one server) per thread: `make(ioc, i)` builds server `i`.
@@ -257,7 +195,7 @@ int serve_threads(std::size_t threads, std::chrono::milliseconds grace, Make mak
     iocs.push_back(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
     servers.push_back(make(*iocs.back(), i));
   }
-  return run_until_signalled(iocs, servers, grace);
+  return run_servers(iocs, servers, grace);
 }
 
 /// Server `i`'s log: only the first reports `listening` and `stopping` (they share the

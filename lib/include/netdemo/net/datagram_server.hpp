@@ -1,4 +1,6 @@
 // A datagram server (UDP or Unix datagram): one receive loop answering each datagram.
+// Its steps: receive, answer_now (check, ask the handler, bound the reply, send at once),
+// send_late (only when the socket is full), replied (report).
 #pragma once
 
 #include <algorithm>
@@ -62,9 +64,12 @@ constexpr std::size_t max_udp_reply(std::size_t request) noexcept { return 3 * r
 template <class Protocol, datagram_handler Handler>
 class datagram_server {
  public:
+  /// The bound datagram socket the server owns.
   using socket_type = typename Protocol::socket;
+  /// A peer's (or the local) address.
   using endpoint_type = typename Protocol::endpoint;
 
+  /// Takes a bound socket; `limits.max_datagram` sizes the receive buffer.
   datagram_server(socket_type socket, Handler handler, server_limits limits, log_sink log)
       : socket_(std::move(socket)),
         handler_(std::move(handler)),
@@ -74,9 +79,13 @@ class datagram_server {
         // One byte more than the cap: a datagram that fills it is known to be too long.
         in_buf_(limits.max_datagram + 1) {}
 
+  /// The bound address (the real port when 0 was asked for). Throws when the socket is
+  /// closed.
   endpoint_type local_endpoint() const { return socket_.local_endpoint(); }
 
-  /// Receives and answers until stopped.
+  /// Receives and answers until stopped. Run it once, on the socket's executor. A failed
+  /// receive (an ICMP error from an earlier reply) or send is reported as a `warning`
+  /// and serving goes on; only a closed socket ends it early. Does not throw.
   asio::awaitable<void> run() {
     boost::system::error_code ec;
     socket_.non_blocking(true, ec);
@@ -91,25 +100,11 @@ class datagram_server {
                                                           asio::as_tuple(asio::use_awaitable));
       if (stopping_) break;
       if (rec) {
-        // ICMP errors from earlier replies surface here; they end nothing.
-        report(event_kind::warning, {}, "receive failed: " + rec.message());
-        if (rec == asio::error::bad_descriptor) break;
+        if (!receive_failed(rec)) break;
         continue;
       }
       // The usual case is synchronous: the reply needs no suspension.
-      if (answer_now(std::string_view(in_buf_.data(), n), from)) {
-        sending_ = true;
-        auto [sec, sent] = co_await socket_.async_send_to(asio::buffer(out_), from,
-                                                         asio::as_tuple(asio::use_awaitable));
-        sending_ = false;
-        if (sec == asio::error::operation_aborted && stopping_) {
-          ++aborted_;
-          report(event_kind::dropped, to_string(from),
-                 "aborted: the reply was still waiting to be sent");
-        } else {
-          replied(sec, n, from);
-        }
-      }
+      if (answer_now(std::string_view(in_buf_.data(), n), from)) co_await send_late(n, from);
     }
     grace_timer_.cancel();
   }
@@ -156,6 +151,28 @@ class datagram_server {
   void report(event_kind k, std::string_view peer, std::string_view detail = {},
               std::uint64_t in = 0, std::uint64_t out = 0) const {
     if (log_) log_(event{k, peer, detail, in, out});
+  }
+
+  /// ICMP errors from earlier replies surface as failed receives; they end nothing.
+  /// @return false when the socket is gone (the server ends).
+  bool receive_failed(const boost::system::error_code& ec) {
+    report(event_kind::warning, {}, "receive failed: " + ec.message());
+    return ec != asio::error::bad_descriptor;
+  }
+
+  /// Sends the reply in `out_` that the socket could not take at once; a stop may drop it
+  /// (after the grace).
+  asio::awaitable<void> send_late(std::size_t in_size, const endpoint_type& from) {
+    sending_ = true;
+    auto [ec, sent] = co_await socket_.async_send_to(asio::buffer(out_), from,
+                                                     asio::as_tuple(asio::use_awaitable));
+    sending_ = false;
+    if (ec == asio::error::operation_aborted && stopping_) {
+      ++aborted_;
+      report(event_kind::dropped, to_string(from), "aborted: the reply was still waiting to be sent");
+    } else {
+      replied(ec, in_size, from);
+    }
   }
 
   /// Answers one datagram; a reply the socket cannot take at once is left in `out_` and
