@@ -3,9 +3,11 @@
 // it with the next write rather than inside the read, but a read that must write would
 // fail with would_block and the loop below would wait for the socket to take it, so either
 // way the byte arrives, the blocked write goes on with the same bytes, and the peer reads
-// everything under the new keys. The peer is OpenSSL itself, driven directly: tls_stream
-// has no call that requests a key update.
+// everything under the new keys. And a TLS 1.2 peer's renegotiation, which the server
+// refuses (an alert written during a read). The peer is OpenSSL itself, driven directly:
+// tls_stream has no call that requests a key update or a renegotiation.
 #include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <atomic>
 #include <string>
@@ -99,4 +101,59 @@ TEST_CASE("tls_stream: a key update that needs a write while the socket is full"
   CHECK(client_error.empty());
   CHECK(got == "x");
   CHECK(client_got == written);
+}
+
+TEST_CASE("tls_stream: a TLS 1.2 peer's renegotiation is refused, the stream neither hangs nor spins", "[tls]") {
+  asio::io_context ioc;
+  const auto& pki = test_pki::get();
+  auto [server_sock, client_sock] = tcp_pair(ioc);
+  tls_stream server(std::move(server_sock), pki.server());
+  int const fd = client_sock.native_handle();
+  int renegotiated = -1;
+  std::thread peer([&] {
+    SSL_CTX* ctx = SSL_CTX_new(TLS_client_method());
+    SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nullptr);
+    SSL_CTX_set_max_proto_version(ctx, TLS1_2_VERSION);
+    SSL* ssl = SSL_new(ctx);
+    SSL_set_fd(ssl, fd);
+    if (SSL_connect(ssl) == 1 && SSL_write(ssl, "a", 1) == 1 && SSL_renegotiate(ssl) == 1) {
+      renegotiated = SSL_do_handshake(ssl);  // the server says no
+    }
+    ::shutdown(fd, SHUT_RDWR);
+    SSL_free(ssl);
+    SSL_CTX_free(ctx);
+  });
+  std::string got;
+  error_code end;
+  std::size_t waits = 0;
+  bool const in_time = run_all(ioc, [&]() -> asio::awaitable<void> {
+    auto [hec] = co_await server.async_handshake(asio::as_tuple(asio::use_awaitable));
+    REQUIRE(!hec);
+    error_code ec;
+    server.non_blocking(true, ec);
+    char buf[64];
+    for (;;) {
+      std::size_t const n = server.read_some(asio::buffer(buf), ec);
+      if (ec == asio::error::would_block) {
+        ++waits;
+        co_await server.async_wait(tcp::socket::wait_read, asio::use_awaitable);
+        continue;
+      }
+      if (ec) break;
+      got.append(buf, n);
+    }
+    end = ec;
+  }());
+  if (!in_time) {
+    error_code ec;
+    server.close(ec);
+  }
+  peer.join();
+  REQUIRE(in_time);
+  CHECK(got == "a");
+  CHECK(renegotiated != 1);
+  CHECK(end);  // the peer gave up: an alert, a truncation or a reset, not a hang
+  CHECK(waits < 10);
+  INFO(end.message() << ": " << server.failure());
+  CHECK_FALSE(server.failure().empty());
 }
