@@ -17,4 +17,21 @@ std::string_view to_string(event_kind k) noexcept {
   return "event";
 }
 
+std::string_view to_string(close_reason r) noexcept {
+  switch (r) {
+    case close_reason::none: return "open";
+    case close_reason::eof: return "eof";
+    case close_reason::exit: return "exit";
+    case close_reason::too_long: return "limit:line";
+    case close_reason::idle: return "idle";
+    case close_reason::evicted: return "evicted";
+    case close_reason::shutdown: return "shutdown";
+    case close_reason::aborted: return "aborted";
+    case close_reason::cancelled: return "cancelled";
+    case close_reason::reset: return "reset";
+    case close_reason::error: return "error";
+  }
+  return "unknown";
+}
+
 }  // namespace netdemo::net

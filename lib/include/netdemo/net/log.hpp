@@ -20,19 +20,42 @@ enum class event_kind : std::uint8_t {
   stopping,   ///< graceful stop began
 };
 
+/// Why a stream session ended. `to_string` gives the text `detail` carries in the log.
+enum class close_reason : std::uint8_t {
+  none,       ///< still open (the session has no reason to close yet); never on a close event
+  eof,        ///< the peer closed its side ("eof")
+  exit,       ///< the handler ended the session, e.g. on `exit` ("exit")
+  too_long,   ///< a line over `max_line` ("limit:line")
+  idle,       ///< silent for `idle_timeout` ("idle")
+  evicted,    ///< closed for a new connection when the server was full ("evicted")
+  shutdown,   ///< closed by a graceful stop ("shutdown")
+  aborted,    ///< cut off by `abort()` or the end of the grace ("aborted")
+  cancelled,  ///< its operation was cancelled from outside the server ("cancelled")
+  reset,      ///< the peer reset the connection, or a write failed ("reset")
+  error,      ///< a read failed otherwise, or the session threw ("error")
+};
+
+/// The log text of a close reason: "eof", "exit", "limit:line", "idle", "evicted",
+/// "shutdown", "aborted", "cancelled", "reset", "error"; "open" for `none`.
+std::string_view to_string(close_reason r) noexcept;
+
 /// One event. Views are valid only during the callback.
 struct event {
   event_kind kind;
   std::string_view peer;    ///< "127.0.0.1:5000", "[::1]:5000", a Unix path, or ""
   std::string_view detail;  ///< close reason, limit name, error text
-  std::uint64_t bytes_in = 0;
-  std::uint64_t bytes_out = 0;
+  std::uint64_t bytes_in = 0;   ///< bytes received (on `closed` and `datagram` events)
+  std::uint64_t bytes_out = 0;  ///< bytes sent (on `closed` and `datagram` events)
+  /// On `closed` events, why (`detail` is `to_string(reason)`); `none` on every other
+  /// event, refusals included: a refusal names a limit, not the end of a session (an
+  /// evicted or `limit:line` session reports its own `closed` event afterwards).
+  close_reason reason = close_reason::none;
 };
 
-/// Receives events on the server's executor. Must not throw.
+/// Receives events on the server's executor (the thread that runs it). Must not throw.
 using log_sink = std::function<void(const event&)>;
 
-/// The name of an event kind ("open", "close", ...).
+/// The name of an event kind ("open", "close", ...); "event" for a value out of range.
 std::string_view to_string(event_kind k) noexcept;
 
 }  // namespace netdemo::net
