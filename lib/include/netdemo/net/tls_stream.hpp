@@ -32,9 +32,9 @@ namespace asio = boost::asio;
 /// The operations mirror `Socket`'s, with the same meaning of `would_block`: in
 /// non-blocking mode, read_some() and write_some() do what TLS can do now, or fail with
 /// `asio::error::would_block`; async_wait() then completes when retrying may make progress.
-/// TLS may need to write while reading (a TLS 1.3 key update's answer) or read while
-/// writing: async_wait(wait_read) after a read that needed to write waits for the socket to
-/// be writable, and the other way round, so a loop of "wait for read, read until
+/// TLS may need to write while reading (an alert) or read while writing:
+/// async_wait(wait_read) after a read that needed to write waits for the socket to be
+/// writable, and the other way round, so a loop of "wait for read, read until
 /// would_block" stays correct. TLS 1.2 renegotiation is refused.
 ///
 /// Limits: a read or write uses the first non-empty buffer of a sequence; a write that
