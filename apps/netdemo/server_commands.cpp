@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <memory>
 #include <optional>
+#include <system_error>
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
@@ -12,6 +13,7 @@
 #include "netdemo/net/endpoints.hpp"
 #include "netdemo/net/run.hpp"
 #include "netdemo/net/stream_server.hpp"
+#include "netdemo/net/tls.hpp"
 #include "netdemo/proto/roles.hpp"
 
 namespace netdemo::cli {
@@ -29,6 +31,8 @@ struct server_settings {
   net::server_limits limits;
   std::chrono::milliseconds grace{};
   std::size_t threads = 1;
+  std::string tls_cert;  // --tls-cert and --tls-key: serve TLS (TCP only)
+  std::string tls_key;
   bool quiet = false;
 };
 
@@ -99,7 +103,9 @@ void add_server_options(po::options_description& o, bool stream, const server_de
         ("idle-timeout", po::value<std::string>()->default_value("300s"), "close a connection silent this long")
         ("max-line", po::value<long long>()->default_value(64 * 1024), "longest line (bytes) a text role accepts")
         ("pause", po::value<std::string>()->default_value("20ms"), "quiet time after which unterminated bytes are a message")
-        ("grace", po::value<std::string>()->default_value("5s"), "on Ctrl+C/SIGTERM, time open sessions get to finish (sessions cut off then: exit 1)");
+        ("grace", po::value<std::string>()->default_value("5s"), "on Ctrl+C/SIGTERM, time open sessions get to finish (sessions cut off then: exit 1)")
+        ("tls-cert", po::value<std::string>(), "serve TLS over TCP with this PEM certificate chain (leaf first; needs --tls-key)")
+        ("tls-key", po::value<std::string>(), "the PEM private key of --tls-cert");
   } else {
     o.add_options()
         ("max-datagram", po::value<long long>()->default_value(64 * 1024), "largest datagram answered; longer ones are dropped");
@@ -134,6 +140,12 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream,
     s.limits.pause = parse_duration(vm["pause"].as<std::string>(), "pause");
     s.grace = parse_duration(vm["grace"].as<std::string>(), "grace");
     if (s.limits.idle_timeout.count() == 0) throw error(exit_code::usage, "--idle-timeout must be above 0");
+    if (vm.count("tls-cert")) s.tls_cert = vm["tls-cert"].as<std::string>();
+    if (vm.count("tls-key")) s.tls_key = vm["tls-key"].as<std::string>();
+    if (s.tls_cert.empty() != s.tls_key.empty()) {
+      throw error(exit_code::usage, s.tls_cert.empty() ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key");
+    }
+    if (!s.tls_cert.empty() && !s.unix_path.empty()) throw error(exit_code::usage, "TLS is served over TCP, not --unix");
   } else {
     s.limits.max_datagram = count_option(vm, "max-datagram", 1, 16 * 1024 * 1024);
     s.grace = datagram_grace;
@@ -210,6 +222,35 @@ net::log_sink thread_log(const server_settings& s, const char* transport, std::s
   };
 }
 
+/// The TLS context of --tls-cert and --tls-key, made once for every thread's server
+/// (before anything listens: a bad file is an error at start-up).
+net::tls_context server_tls_context(const server_settings& s) {
+  try {
+    return net::tls_context::server(s.tls_cert, s.tls_key);
+  } catch (const std::system_error& e) {
+    throw error(exit_code::failure, e.what());
+  }
+}
+
+template <bool Tls, class Handler>
+int serve_tcp(const server_settings& s, const Handler& prototype) {
+  using server_t = net::stream_server<asio::ip::tcp, Handler, Tls>;
+  std::optional<net::tls_context> tls;
+  if constexpr (Tls) tls = server_tls_context(s);
+  auto open = std::make_shared<net::connection_count>();
+  std::uint16_t port = s.port;
+  return serve_threads<server_t>(s.threads, s.grace, [&](asio::io_context& ioc, std::size_t i) {
+    auto acceptors = net::open_tcp_listeners(ioc.get_executor(), s.host, port, s.threads > 1);
+    port = acceptors.front().local_endpoint().port();  // with port 0, the others join this one
+    auto log = thread_log(s, Tls ? "tls" : "tcp", i);
+    if constexpr (Tls) {
+      return std::make_unique<server_t>(std::move(acceptors), prototype, s.limits, std::move(log), *tls, open);
+    } else {
+      return std::make_unique<server_t>(std::move(acceptors), prototype, s.limits, std::move(log), open);
+    }
+  });
+}
+
 template <class Handler>
 int serve_stream(const server_settings& s, const Handler& prototype) {
   if (!s.unix_path.empty()) {
@@ -223,15 +264,8 @@ int serve_stream(const server_settings& s, const Handler& prototype) {
                                         thread_log(s, "unix", i));
     });
   }
-  using server_t = net::stream_server<asio::ip::tcp, Handler>;
-  auto open = std::make_shared<net::connection_count>();
-  std::uint16_t port = s.port;
-  return serve_threads<server_t>(s.threads, s.grace, [&](asio::io_context& ioc, std::size_t i) {
-    auto acceptors = net::open_tcp_listeners(ioc.get_executor(), s.host, port, s.threads > 1);
-    port = acceptors.front().local_endpoint().port();  // with port 0, the others join this one
-    return std::make_unique<server_t>(std::move(acceptors), prototype, s.limits,
-                                      thread_log(s, "tcp", i), open);
-  });
+  if (s.tls_cert.empty()) return serve_tcp<false>(s, prototype);
+  return serve_tcp<true>(s, prototype);
 }
 
 template <class Handler>
@@ -294,7 +328,8 @@ int tcp_server(const std::vector<std::string>& args) {
       "'timestamp' answers '[<ctime>] <msg>'; 'command' runs date/os/ls/help (seed 004).",
       "  netdemo tcp-server                      # hello on 127.0.0.1:9999\n"
       "  netdemo tcp-server --host :: --port 0   # every address, a free port\n"
-      "  netdemo tcp-server --role echo --unix /tmp/echo.sock\n"};
+      "  netdemo tcp-server --role echo --unix /tmp/echo.sock\n"
+      "  netdemo tcp-server --tls-cert cert.pem --tls-key key.pem --port 8443\n"};
   return stream_command(info, args, {});
 }
 

@@ -37,7 +37,7 @@ START_TIMEOUT = 10.0
 QUICK = 5.0
 
 LISTENING_RE = re.compile(
-    r"^\d\d:\d\d:\d\d Listening on (?P<transport>tcp|udp|unix|unix-dgram) (?P<where>\S+) "
+    r"^\d\d:\d\d:\d\d Listening on (?P<transport>tcp|tls|udp|unix|unix-dgram) (?P<where>\S+) "
     r"\(role (?P<role>[a-z-]+)(?:, (?P<threads>\d+) threads)?\); Ctrl\+C stops$"
 )
 
@@ -295,7 +295,7 @@ class Server(Proc):
         self.transport = m.group("transport")
         self.role = m.group("role")
         where = m.group("where")
-        if self.transport in ("tcp", "udp"):
+        if self.transport in ("tcp", "tls", "udp"):
             hm = re.match(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<v4>[^:]+)):(?P<port>\d+)$", where)
             if not hm:
                 self.close()

@@ -208,3 +208,31 @@ TEST_CASE("TLS server: max_connections refuses without a line; a line limit is a
   REQUIRE(log.closes.size() == 1);
   CHECK(log.closes[0].first == close_reason::too_long);
 }
+
+TEST_CASE("TLS server: a peer's close_notify and an idle close are answered with close_notify", "[tls][server]") {
+  asio::io_context ioc;
+  close_log log;
+  auto limits = fast_limits();
+  limits.idle_timeout = 300ms;
+  auto server = server_for(ioc, hello_handler({}, 1024), limits, log);
+  boost::system::error_code after_eof, after_idle;
+  run_with_server(ioc, server, [&]() -> asio::awaitable<void> {
+    auto const ep = server.local_endpoints().front();
+    auto a = co_await tls_connect(ep);
+    co_await read_at_least(a, 8);
+    boost::system::error_code ec;
+    a.shutdown(asio::socket_base::shutdown_send, ec);
+    char buf[16];
+    std::tie(after_eof, std::ignore) =
+        co_await a.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+    auto b = co_await tls_connect(ep);
+    co_await read_at_least(b, 8);
+    std::tie(after_idle, std::ignore) =
+        co_await b.async_read_some(asio::buffer(buf), asio::as_tuple(asio::use_awaitable));
+  }());
+  CHECK(after_eof == asio::error::eof);
+  CHECK(after_idle == asio::error::eof);
+  REQUIRE(log.closes.size() == 2);
+  CHECK(log.closes[0].first == close_reason::eof);
+  CHECK(log.closes[1].first == close_reason::idle);
+}

@@ -70,6 +70,7 @@ template <class S>
 concept handshaking_stream = requires(S& s, resume_handler h) {
   s.async_handshake(std::move(h));
   { s.failure() } -> std::convertible_to<std::string_view>;
+  { s.established() } -> std::convertible_to<bool>;
 };
 
 /// What a session is waiting for, as stop, abort, eviction and the idle sweep see it.
@@ -495,6 +496,14 @@ class stream_session
   /// right after: nothing here may suspend.
   void end() {
     boost::system::error_code ignored;
+    if constexpr (handshaking_stream<Stream>) {
+      // A clean end the server chose or answered (not a lingering one: that sent it
+      // already) gets close_notify, so the peer can tell it from a cut. Best effort: a
+      // full send buffer keeps it.
+      bool const clean = reason == close_reason::eof || reason == close_reason::idle ||
+                         (reason == close_reason::evicted && state != session_state::writing);
+      if (clean && stream.established()) stream.shutdown(boost::asio::socket_base::shutdown_send, ignored);
+    }
     stream.close(ignored);
     shared_.busy_buffers.give_back(buffer);
     this->unlink();
