@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "cli.hpp"
+#include "netdemo/client/tls_client.hpp"
 #include "netdemo/bench/load.hpp"
 
 namespace netdemo::cli {
@@ -279,6 +280,15 @@ run_settings read_settings(const po::variables_map& vm) {
   if (o.proto == bench::transport::udp && !o.reconnect) {
     throw error(exit_code::usage, "--no-reconnect applies to TCP only (UDP has no connection to lose)");
   }
+  if (vm.count("tls")) {
+    if (o.proto == bench::transport::udp) throw error(exit_code::usage, "--tls applies to tcp and stream modes");
+    client::tls_connect_options trust;
+    if (vm.count("cacert")) trust.ca_file = vm["cacert"].as<std::string>();
+    trust.insecure = vm.count("insecure") > 0;
+    o.tls = client::make_client_context(trust);
+  } else if (vm.count("cacert") || vm.count("insecure")) {
+    throw error(exit_code::usage, std::string(vm.count("cacert") ? "--cacert" : "--insecure") + " needs --tls");
+  }
   s.json = vm.count("json") > 0;
   s.quiet = vm.count("quiet") > 0;
   return s;
@@ -302,7 +312,8 @@ int bench(const std::vector<std::string>& args) {
       "  netdemo bench tcp -p 9999 -c 50 -m 64 -d 5            # against tcp-server --role echo\n"
       "  netdemo bench tcp -p 9999 --role hello -c 10 --pipeline 16\n"
       "  netdemo bench stream -p 9999 -m 16384 --window 262144\n"
-      "  netdemo bench udp -p 9999 -c 4 --timeout 200ms --json\n"};
+      "  netdemo bench udp -p 9999 -c 4 --timeout 200ms --json\n"
+      "  netdemo bench tcp -p 8443 --tls --cacert ca.pem --host localhost -c 10\n"};
   po::options_description o("Options");
   o.add_options()
       ("mode", po::value<std::string>(), "tcp, udp or stream (positional)")
@@ -319,6 +330,10 @@ int bench(const std::vector<std::string>& args) {
        "connect and reply timeout (default 5s); UDP: a reply missing this long is a loss and the message is sent again (default 200ms)")
       ("threads", po::value<long long>()->default_value(1), "generator threads, each with its own io_context")
       ("no-reconnect", "tcp/stream: a connection that drops stays closed")
+      ("tls", "tcp/stream: TLS over each connection (the handshake is not measured); the server's "
+              "certificate is checked against the system's CAs and --host")
+      ("cacert", po::value<std::string>(), "with --tls: trust the CAs of this PEM file instead")
+      ("insecure,k", "with --tls: do not check the server's certificate")
       ("json", "print one JSON object instead of the text report")
       ("quiet,q", "no live progress line on stderr");
   po::positional_options_description pos;

@@ -20,6 +20,7 @@
 #include "cli.hpp"
 #include "netdemo/client/datagram_client.hpp"
 #include "netdemo/client/stream_client.hpp"
+#include "netdemo/client/tls_client.hpp"
 #include "netdemo/proto/text.hpp"
 
 namespace netdemo::cli {
@@ -40,6 +41,8 @@ struct client_settings {
   milliseconds greeting_wait{};
   milliseconds pause{};
   int retries = 0;
+  bool tls = false;                   // TLS over the TCP connection (--tls)
+  client::tls_connect_options trust;  // --cacert, -k
   bool prompt = false;  // print "> " before each line typed on a terminal
 };
 
@@ -65,7 +68,11 @@ void add_client_options(po::options_description& o, bool stream, const client_de
         ("greeting-wait", po::value<std::string>()->default_value(d.greeting_wait),
          "how long to wait for a greeting before the first message (0: do not wait)")
         ("pause", po::value<std::string>()->default_value("50ms"),
-         "a reply without a line ending is complete once the server is quiet this long");
+         "a reply without a line ending is complete once the server is quiet this long")
+        ("tls", "TLS over the TCP connection; the server's certificate is checked against the "
+                "system's CAs and --host")
+        ("cacert", po::value<std::string>(), "with --tls: trust the CAs of this PEM file instead")
+        ("insecure,k", "with --tls: do not check the server's certificate");
   } else {
     o.add_options()("retries", po::value<int>()->default_value(3), "resends after a timeout before giving up (exit 28)");
   }
@@ -88,6 +95,13 @@ client_settings read_client_settings(const po::variables_map& vm, bool stream) {
     s.connect_timeout = parse_duration(vm["connect-timeout"].as<std::string>(), "connect-timeout");
     s.greeting_wait = parse_duration(vm["greeting-wait"].as<std::string>(), "greeting-wait");
     s.pause = parse_duration(vm["pause"].as<std::string>(), "pause");
+    s.tls = vm.count("tls") > 0;
+    if (vm.count("cacert")) s.trust.ca_file = vm["cacert"].as<std::string>();
+    s.trust.insecure = vm.count("insecure") > 0;
+    if (!s.tls && (vm.count("cacert") || s.trust.insecure)) {
+      throw error(exit_code::usage, std::string(vm.count("cacert") ? "--cacert" : "--insecure") + " needs --tls");
+    }
+    if (s.tls && !s.unix_path.empty()) throw error(exit_code::usage, "--tls applies to TCP, not to --unix");
     for (const auto& m : s.messages) {
       if (m.empty() && s.eol.empty()) {
         throw error(exit_code::usage,
@@ -108,6 +122,13 @@ void print_reply(std::string_view data) {
   std::cout << data;
   if (!data.empty() && data.back() != '\n') std::cout << '\n';
   std::cout.flush();
+}
+
+/// Prints a reply; at its end, says when the TLS end was unclean (the last bytes may be
+/// missing, and nothing on the wire can tell).
+void print_reply(const client::reply& r) {
+  print_reply(r.data);
+  if (r.unclean) std::cerr << "warning: the server closed the connection without TLS close_notify\n";
 }
 
 /// Lines from stdin, read asynchronously (a terminal, a pipe, or a regular file, which
@@ -199,7 +220,7 @@ asio::awaitable<int> interactive(Client& client, const client_settings& s, asio:
     try {
       for (;;) {
         auto r = co_await client.read_reply(std::chrono::hours(24), s.pause, reply_framing::pause);
-        print_reply(r.data);
+        print_reply(r);
         ++replies;
         reply_seen.cancel();
         if (r.eof) co_return nullptr;
@@ -268,7 +289,7 @@ asio::awaitable<int> stream_session(Client client, client_settings s, asio::io_c
   auto const framing = s.eol.empty() ? reply_framing::pause : reply_framing::line;
   if (s.greeting_wait.count() > 0) {
     auto g = co_await client.read_reply(s.greeting_wait, s.pause, reply_framing::pause);
-    print_reply(g.data);
+    print_reply(g);
     if (g.eof) throw error(exit_code::failure, "the server closed the connection at once");
   }
   if (s.messages.empty()) co_return co_await interactive(client, s, ioc);
@@ -279,7 +300,7 @@ asio::awaitable<int> stream_session(Client client, client_settings s, asio::io_c
       throw error(exit_code::timeout, "no reply to '" + s.messages[i] + "' within " +
                                           duration_text(s.timeout));
     }
-    print_reply(r.data);
+    print_reply(r);
     if (r.eof) {
       if (i + 1 < s.messages.size()) {
         throw error(exit_code::failure, "the server closed the connection after '" +
@@ -292,7 +313,7 @@ asio::awaitable<int> stream_session(Client client, client_settings s, asio::io_c
   client.shutdown_send();
   for (;;) {
     auto r = co_await client.read_reply(s.timeout, s.pause, reply_framing::pause);
-    print_reply(r.data);
+    print_reply(r);
     if (r.eof || r.timed_out) break;
   }
   co_return 0;
@@ -329,6 +350,11 @@ int stream_client_command(const command_info& info, const std::vector<std::strin
     if (!s.unix_path.empty()) {
       co_return co_await stream_session(co_await client::connect_unix(s.unix_path, s.connect_timeout), s, ioc);
     }
+    if (s.tls) {
+      auto stream = co_await client::connect_tls(s.host, s.port, s.connect_timeout, s.trust);
+      co_return co_await stream_session(client::stream_client<asio::ip::tcp, net::tls_stream>(std::move(stream)),
+                                        s, ioc);
+    }
     co_return co_await stream_session(co_await client::connect_tcp(s.host, s.port, s.connect_timeout), s, ioc);
   };
   return run_client(ioc, task());
@@ -346,7 +372,8 @@ int tcp_client(const std::vector<std::string>& args) {
       "input the client half-closes and prints what still arrives.",
       "  netdemo tcp-client Michael Tracy Sarah  # Welcome! / Hello, Michael! / ...\n"
       "  netdemo tcp-client --port 9999          # interactive; Ctrl+D ends\n"
-      "  netdemo tcp-client --unix /tmp/echo.sock --eol lf hello\n"};
+      "  netdemo tcp-client --unix /tmp/echo.sock --eol lf hello\n"
+      "  netdemo tcp-client --tls --cacert ca.pem --host localhost Michael\n"};
   return stream_client_command(info, args, {});
 }
 
@@ -357,7 +384,8 @@ int command_client(const std::vector<std::string>& args) {
       "the answer; Ctrl+D ends, Ctrl+C quits. With COMMAND arguments it runs them in order,\n"
       "prints each answer and exits. Works against the seed's Python server too.",
       "  netdemo command-client                  # > date / > os / > ls / > ls sub\n"
-      "  netdemo command-client date os 'ls .'\n"};
+      "  netdemo command-client date os 'ls .'\n"
+      "  netdemo command-client --tls -k --port 8443 os\n"};
   return stream_client_command(info, args, client_defaults{21560, "0", true});
 }
 

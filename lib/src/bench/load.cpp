@@ -22,6 +22,7 @@
 
 #include "netdemo/exit_codes.hpp"
 #include "netdemo/net/endpoints.hpp"
+#include "netdemo/net/tls_stream.hpp"
 #include "netdemo/net/would_block.hpp"
 #include "netdemo/proto/text.hpp"
 
@@ -93,7 +94,8 @@ struct tcp_conn {
   tcp_conn(std::size_t id, asio::io_context& ioc, const options& o);
 
   std::size_t id;
-  tcp::socket socket;
+  tcp::socket socket;                  // until the TLS handshake, which moves it into `tls`
+  std::optional<net::tls_stream> tls;  // with options::tls, once connected
   asio::steady_timer ended;  // run_tcp sleeps on it while the session's handlers run
   asio::steady_timer retry;  // pause before reconnecting
   message_source source;
@@ -110,6 +112,18 @@ struct tcp_conn {
   bool broken = false;       // the connection failed; both coroutines end
   bool timed_out = false;    // the sweep closed it
   bool stopping = false;     // the run is over: close quietly
+
+  /// Calls `f` with the stream the session uses: the TLS stream, or the socket.
+  template <class F>
+  decltype(auto) with_stream(F&& f) {
+    return tls ? f(*tls) : f(socket);
+  }
+  /// Closes the connection (TLS or not); pending operations end with errors.
+  void close() noexcept {
+    boost::system::error_code ignored;
+    if (tls) tls->close(ignored);
+    socket.close(ignored);
+  }
 };
 
 /// One UDP "connection": a connected socket with `pipeline` datagrams in flight.
@@ -187,7 +201,7 @@ class worker {
           }
         }
       }
-      c->socket.close(ignored);
+      c->close();
     }
     for (auto& c : udp_) {
       c->stopping = true;
@@ -228,6 +242,7 @@ class worker {
   /// Tries each resolved address in turn; the sweep closes a connect that takes too long.
   asio::awaitable<boost::system::error_code> connect(tcp_conn& c) {
     boost::system::error_code ec = asio::error::host_not_found;
+    c.tls.reset();
     for (const auto& ep : shared_.tcp_endpoints) {
       c.socket = tcp::socket(ioc_);
       c.timed_out = false;
@@ -238,7 +253,30 @@ class worker {
       if (c.timed_out) ec = asio::error::timed_out;
       if (!ec || c.stopping) break;
     }
+    if (!ec) {
+      boost::system::error_code ignored;
+      c.socket.set_option(tcp::no_delay(true), ignored);
+    }
+    if (!ec && !c.stopping && shared_.opt.tls) ec = co_await handshake(c);
     co_return ec;
+  }
+
+  /// The TLS handshake, within the connect timeout (the sweep closes it when late).
+  asio::awaitable<boost::system::error_code> handshake(tcp_conn& c) {
+    auto const& o = shared_.opt;
+    c.tls.emplace(std::move(c.socket), *o.tls, o.tls_server_name.empty() ? o.host : o.tls_server_name);
+    c.st = tcp_conn::state::connecting;
+    auto [ec] = co_await c.tls->async_handshake(tuple_awaitable);
+    c.st = tcp_conn::state::down;
+    if (c.timed_out) co_return asio::error::timed_out;
+    co_return ec;
+  }
+
+  /// Why a connection attempt failed, one line.
+  std::string connect_failure(tcp_conn& c, boost::system::error_code ec) const {
+    if (ec == asio::error::timed_out) return "no answer within " + duration_text(shared_.opt.timeout);
+    if (c.tls && !c.tls->failure().empty()) return "TLS: " + c.tls->failure();
+    return ec.message();
   }
 
   asio::awaitable<void> run_tcp(tcp_conn& c) {
@@ -248,9 +286,8 @@ class worker {
       auto const ec = co_await connect(c);
       if (c.stopping) break;
       if (ec) {
-        std::string what = "cannot connect to " + shared_.target + ": ";
-        what.append(ec == asio::error::timed_out ? "no answer within " + duration_text(shared_.opt.timeout)
-                                                  : ec.message());
+        std::string what = "cannot connect to " + shared_.target + ": " + connect_failure(c, ec);
+        c.close();
         if (first) {
           stats_.start_failed.add();
           note(c.id, what);
@@ -265,7 +302,6 @@ class worker {
         continue;
       }
       boost::system::error_code ignored;
-      c.socket.set_option(tcp::no_delay(true), ignored);
       stats_.connects.add();
       if (first) {
         first = false;
@@ -276,7 +312,7 @@ class worker {
       c.matcher.reset(shared_.opt.kind == role::hello);
       c.sent = 0;
       c.broken = c.writing = c.reader_done = c.timed_out = false;
-      c.socket.non_blocking(true, ignored);
+      c.with_stream([&](auto& s) { s.non_blocking(true, ignored); });
       auto const began = clock_type::now();
       c.last_input = began;
       c.st = tcp_conn::state::running;
@@ -293,7 +329,7 @@ class worker {
       stats_.open.sub(1);
       stats_.inflight.sub(c.sent - c.matcher.replies_done());
       c.st = tcp_conn::state::down;
-      c.socket.close(ignored);
+      c.close();
       if (!shared_.opt.reconnect) break;
       // A connection that lived a while (a backend killed behind a balancer) is replaced
       // at once; one that keeps failing fast (a broken server) is retried ever slower.
@@ -308,8 +344,7 @@ class worker {
   /// Marks `c` failed and closes the socket: the pending wait and write end with errors.
   void break_tcp(tcp_conn& c) {
     c.broken = true;
-    boost::system::error_code ignored;
-    c.socket.close(ignored);
+    c.close();
   }
 
   /// Fills every free pipeline slot and writes the messages at once, without blocking.
@@ -332,7 +367,8 @@ class worker {
     stats_.inflight.add(k);
     if (counting()) stats_.bytes_sent.add(k * size);
     boost::system::error_code ec;
-    std::size_t const n = c.socket.write_some(asio::buffer(c.wbuf.data(), k * size), ec);
+    std::size_t const n =
+        c.with_stream([&](auto& s) { return s.write_some(asio::buffer(c.wbuf.data(), k * size), ec); });
     if (net::would_block(ec)) {
       ec.clear();
     } else if (ec) {
@@ -344,15 +380,17 @@ class worker {
     std::size_t const written = ec ? 0 : n;
     if (written < k * size) {
       c.writing = true;
-      asio::async_write(c.socket, asio::buffer(c.wbuf.data() + written, k * size - written),
-                        [this, &c](boost::system::error_code wec, std::size_t) {
-                          try {
-                            written_rest(c, wec);
-                          } catch (...) {  // as in start_read; the read side ends the session
-                            stats_.reset.add();
-                            break_tcp(c);
-                          }
-                        });
+      c.with_stream([&](auto& s) {
+        asio::async_write(s, asio::buffer(c.wbuf.data() + written, k * size - written),
+                          [this, &c](boost::system::error_code wec, std::size_t) {
+                            try {
+                              written_rest(c, wec);
+                            } catch (...) {  // as in start_read; the read side ends the session
+                              stats_.reset.add();
+                              break_tcp(c);
+                            }
+                          });
+      });
     }
   }
 
@@ -377,12 +415,14 @@ class worker {
   /// connection's buffer costs no system call to queue; a readiness wait (`async_wait`)
   /// would re-arm epoll with `epoll_ctl` every time in Asio 1.26.
   void start_read(tcp_conn& c) {
-    c.socket.async_read_some(asio::buffer(c.rbuf), [this, &c](boost::system::error_code ec, std::size_t n) {
-      try {
-        on_read(c, ec, n);
-      } catch (...) {
-        reader_failed(c);
-      }
+    c.with_stream([&](auto& s) {
+      s.async_read_some(asio::buffer(c.rbuf), [this, &c](boost::system::error_code ec, std::size_t n) {
+        try {
+          on_read(c, ec, n);
+        } catch (...) {
+          reader_failed(c);
+        }
+      });
     });
   }
 
@@ -427,7 +467,7 @@ class worker {
     if (c.broken || c.stopping) return false;  // counted already, or the run is over
     if (ec) {
       std::uint64_t const out = c.sent - c.matcher.replies_done();
-      if (ec == asio::error::eof) {
+      if (ec == asio::error::eof || ec == net::tls_errc::truncated) {
         stats_.closed.add();
         std::string what = "the server closed the connection";
         if (out > 0) what += " with " + std::to_string(out) + " repl" + (out == 1 ? "y" : "ies") + " outstanding";
@@ -606,8 +646,7 @@ class worker {
         if (c->stopping) continue;
         if (c->st == tcp_conn::state::connecting && now > c->connect_deadline) {
           c->timed_out = true;
-          boost::system::error_code ignored;
-          c->socket.close(ignored);
+          c->close();
         } else if (c->st == tcp_conn::state::running && !c->broken) {
           std::uint64_t const done = c->matcher.replies_done();
           if (c->sent > done && now - c->last_input > timeout) {

@@ -30,6 +30,7 @@ std::string_view to_string(close_reason r) noexcept {
     case close_reason::cancelled: return "cancelled";
     case close_reason::reset: return "reset";
     case close_reason::error: return "error";
+    case close_reason::handshake: return "tls handshake";
   }
   return "unknown";
 }

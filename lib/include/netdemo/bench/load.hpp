@@ -9,8 +9,10 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 
+#include "netdemo/net/tls.hpp"
 #include "netdemo/bench/histogram.hpp"
 #include "netdemo/bench/replies.hpp"
 #include "netdemo/exit_codes.hpp"
@@ -45,6 +47,10 @@ struct options {
   std::chrono::milliseconds timeout{5000};    ///< connect and reply timeout (UDP: loss timeout)
   std::size_t threads = 1;                    ///< io_contexts, one thread each (the caller's is one)
   bool reconnect = true;                      ///< re-establish a TCP connection that dropped
+  /// TLS over each TCP connection, with this client context (net::tls_context::client);
+  /// the handshake is part of connecting (its time is not measured).
+  std::optional<net::tls_context> tls;
+  std::string tls_server_name;  ///< name checked and sent as SNI; empty: `host`
   const std::atomic<bool>* cancel = nullptr;  ///< set (from anywhere) to end the run early
   std::function<void(const progress&)> on_progress;  ///< called on the calling thread
 };

@@ -21,6 +21,7 @@
 #include <boost/asio/write.hpp>
 
 #include "netdemo/exit_codes.hpp"
+#include "netdemo/net/tls.hpp"
 
 namespace netdemo::client {
 
@@ -31,6 +32,7 @@ struct reply {
   std::string data;        ///< the bytes, line ending included
   bool eof = false;        ///< the server closed its side
   bool timed_out = false;  ///< nothing arrived in time
+  bool unclean = false;    ///< with `eof`: over TLS, the server closed TCP without close_notify
 };
 
 /// How replies are delimited.
@@ -39,12 +41,17 @@ enum class reply_framing : std::uint8_t {
   line,   ///< a reply ends with LF
 };
 
-/// A connected stream socket with message helpers. Errors are `netdemo::error`s
-/// carrying the exit code of the failure.
-template <class Protocol>
+/// A connected stream with message helpers. Errors are `netdemo::error`s carrying the
+/// exit code of the failure.
+///
+/// `Stream` is the protocol's socket by default; any stream with the socket's
+/// `async_read_some`, `async_write_some` and `shutdown(shutdown_type, error_code&)` works
+/// too (net::tls_stream: see connect_tls()). Not thread safe: use one client from one
+/// coroutine at a time, on the stream's executor.
+template <class Protocol, class Stream = typename Protocol::socket>
 class stream_client {
  public:
-  using socket_type = typename Protocol::socket;
+  using socket_type = Stream;
 
   explicit stream_client(socket_type socket) : socket_(std::move(socket)) {}
 
@@ -79,8 +86,11 @@ class stream_client {
         co_return r;
       }
       auto [ec, n] = std::get<0>(res);
-      if (ec == asio::error::eof) {
+      if (ec == asio::error::eof || ec == net::tls_errc::truncated) {
+        // Many TLS servers close without close_notify; the bytes that came are kept and
+        // the caller decides what an unclean end means.
         r.eof = true;
+        r.unclean = ec != asio::error::eof;
         co_return r;
       }
       if (ec) throw error(exit_code::failure, "receive failed: " + ec.message());
@@ -92,7 +102,7 @@ class stream_client {
     }
   }
 
-  /// Half-closes: the server sees EOF and can still answer.
+  /// Half-closes: the server sees EOF (over TLS: close_notify first) and can still answer.
   void shutdown_send() {
     boost::system::error_code ec;
     socket_.shutdown(asio::socket_base::shutdown_send, ec);

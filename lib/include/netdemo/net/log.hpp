@@ -33,10 +33,11 @@ enum class close_reason : std::uint8_t {
   cancelled,  ///< its operation was cancelled from outside the server ("cancelled")
   reset,      ///< the peer reset the connection, or a write failed ("reset")
   error,      ///< a read failed otherwise, or the session threw ("error")
+  handshake,  ///< the TLS handshake failed ("tls handshake"; the close event's detail adds why)
 };
 
 /// The log text of a close reason: "eof", "exit", "limit:line", "idle", "evicted",
-/// "shutdown", "aborted", "cancelled", "reset", "error"; "open" for `none`.
+/// "shutdown", "aborted", "cancelled", "reset", "error", "tls handshake"; "open" for `none`.
 std::string_view to_string(close_reason r) noexcept;
 
 /// One event. Views are valid only during the callback.
@@ -46,7 +47,8 @@ struct event {
   std::string_view detail;  ///< close reason, limit name, error text
   std::uint64_t bytes_in = 0;   ///< bytes received (on `closed` and `datagram` events)
   std::uint64_t bytes_out = 0;  ///< bytes sent (on `closed` and `datagram` events)
-  /// On `closed` events, why (`detail` is `to_string(reason)`); `none` on every other
+  /// On `closed` events, why (`detail` is `to_string(reason)`, and for `handshake` also
+  /// the failure: "tls handshake: http request"); `none` on every other
   /// event, refusals included: a refusal names a limit, not the end of a session (an
   /// evicted or `limit:line` session reports its own `closed` event afterwards).
   close_reason reason = close_reason::none;

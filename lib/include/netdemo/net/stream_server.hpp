@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -30,6 +31,8 @@
 #include "netdemo/net/endpoints.hpp"
 #include "netdemo/net/limits.hpp"
 #include "netdemo/net/log.hpp"
+#include "netdemo/net/tls.hpp"
+#include "netdemo/net/tls_stream.hpp"
 #include "netdemo/net/stream_handler.hpp"
 
 namespace netdemo::net {
@@ -44,7 +47,13 @@ namespace asio = boost::asio;
 /// Not thread safe: construct it, call `run()`, `stop()` and `abort()` on that executor.
 /// A session's failure (an I/O error, a handler that throws) ends that session only; it
 /// is reported as an `error` or `closed` event.
-template <class Protocol, stream_handler Handler>
+///
+/// With `Tls` true (TCP only), every session is a net::basic_tls_stream over the accepted
+/// socket: the handshake is the session's first step (bounded by the idle timeout, ended
+/// by a stop), a failed handshake closes that connection only (close reason `handshake`),
+/// and everything else (limits, eviction, graceful stop) is as over plain TCP. A refusal
+/// over TLS writes no line (there is no TLS channel yet): the connection is just closed.
+template <class Protocol, stream_handler Handler, bool Tls = false>
 class stream_server {
  public:
   /// The listening socket type.
@@ -55,19 +64,40 @@ class stream_server {
   using executor_type = asio::io_context::executor_type;
   /// The socket a session owns.
   using session_socket = typename socket_type::template rebind_executor<executor_type>::other;
+  /// What a session reads and writes: the socket, or TLS over it.
+  using stream_type = std::conditional_t<Tls, basic_tls_stream<session_socket>, session_socket>;
 
   /// Takes the bound acceptors (at least one, on an io_context's executor; else throws
   /// `std::invalid_argument`). `open`, when given, is shared with the servers of other
   /// threads so that `limits.max_connections` holds for all of them together.
   stream_server(std::vector<acceptor_type> acceptors, Handler prototype, server_limits limits,
                 log_sink log, std::shared_ptr<connection_count> open = {})
+    requires(!Tls)
+      : stream_server(std::move(acceptors), std::move(prototype), limits, std::move(log), std::nullopt,
+                      std::move(open)) {}
+
+  /// A TLS server: the same, with the server context every session's handshake uses
+  /// (net::tls_context::server; one context may serve the servers of every thread).
+  stream_server(std::vector<acceptor_type> acceptors, Handler prototype, server_limits limits,
+                log_sink log, tls_context context, std::shared_ptr<connection_count> open = {})
+    requires Tls
+      : stream_server(std::move(acceptors), std::move(prototype), limits, std::move(log),
+                      std::optional<tls_context>(std::move(context)), std::move(open)) {}
+
+ private:
+  stream_server(std::vector<acceptor_type> acceptors, Handler prototype, server_limits limits,
+                log_sink log, std::optional<tls_context> context, std::shared_ptr<connection_count> open)
       : acceptors_(std::move(acceptors)),
         ex_(io_context_executor(acceptors_)),
         shared_(ex_, std::move(prototype), limits, std::move(log),
                 open ? std::move(open) : std::make_shared<connection_count>()),
         sweep_timer_(ex_),
-        grace_timer_(ex_) {}
+        grace_timer_(ex_),
+        tls_(std::move(context)) {
+    static_assert(!Tls || std::is_same_v<Protocol, asio::ip::tcp>, "TLS is served over TCP");
+  }
 
+ public:
   stream_server(const stream_server&) = delete;
   stream_server& operator=(const stream_server&) = delete;
 
@@ -185,7 +215,7 @@ class stream_server {
   static constexpr std::size_t busy_sessions_max = 64;
 
  private:
-  using session = detail::stream_session<session_socket, Handler>;
+  using session = detail::stream_session<stream_type, Handler>;
   static_assert(session::shared_type::busy_sessions_max == busy_sessions_max);
 
   static executor_type io_context_executor(std::vector<acceptor_type>& acceptors) {
@@ -197,8 +227,21 @@ class stream_server {
 
   /// Starts a session already counted in `open`; it counts itself out of `tasks`.
   void start_session(session_socket socket, std::string peer) {
-    ++shared_.tasks;
-    session::start(shared_, std::move(socket), std::move(peer));
+    if constexpr (Tls) {
+      std::optional<stream_type> stream;
+      try {
+        stream.emplace(std::move(socket), *tls_);
+      } catch (const std::exception& e) {  // the module could not make a connection
+        shared_.open->remove();
+        report(event_kind::error, peer, e.what());
+        return;
+      }
+      ++shared_.tasks;
+      session::start(shared_, std::move(*stream), std::move(peer));
+    } else {
+      ++shared_.tasks;
+      session::start(shared_, std::move(socket), std::move(peer));
+    }
   }
 
   void report(event_kind k, std::string_view peer, std::string_view detail = {}) const {
@@ -322,7 +365,7 @@ class stream_server {
                " ms (" + std::to_string(victim_count) + " session(s) from its address)");
     victim->reason = close_reason::evicted;
     boost::system::error_code ignored;
-    if (victim->state != detail::session_state::writing) {
+    if (victim->state != detail::session_state::writing && established(*victim)) {
       // Best effort, like the refusal: the peer learns why, if its socket takes the line
       // at once. (Not in the middle of a reply that is still being written.)
       static constexpr std::string_view line = "ERR server full: closing this idle connection\n";
@@ -332,12 +375,23 @@ class stream_server {
     return true;
   }
 
+  /// Whether a line can be written to `s` now (a TLS session: once its handshake is done).
+  static bool established(session& s) noexcept {
+    if constexpr (Tls) {
+      return s.stream.established();
+    } else {
+      return true;
+    }
+  }
+
+  /// Turns a connection away. Over TLS no line is written (a plain-text line on a TLS port
+  /// reads as garbage, and a handshake costs more than the whole refusal): it is closed.
   void refuse(session_socket& sock, const std::string& peer) {
     std::string const line =
         "ERR too many connections (max " + std::to_string(shared_.limits.max_connections) + ")\n";
     boost::system::error_code ec;
     sock.non_blocking(true, ec);
-    sock.write_some(asio::buffer(line), ec);
+    if (!Tls) sock.write_some(asio::buffer(line), ec);
     sock.shutdown(asio::socket_base::shutdown_both, ec);
     sock.close(ec);
     report(event_kind::refused, peer, "limit:connections");
@@ -377,6 +431,7 @@ class stream_server {
   std::size_t accept_failures_ = 0;  // not yet reported
   std::size_t aborted_ = 0;          // sessions cut off by abort()
   std::chrono::steady_clock::time_point last_accept_warning_{};
+  std::optional<tls_context> tls_;  // a TLS server's context
 };
 
 }  // namespace netdemo::net

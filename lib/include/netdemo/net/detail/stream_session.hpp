@@ -13,7 +13,9 @@
 //   shutdown(asio::socket_base::shutdown_send, ec), close(ec), cancel(ec),
 //   non_blocking(true, ec), get_executor() and `executor_type` (the session's executor)
 //
-// Everything of a protocol (TCP_NODELAY, endpoints, peer names) stays in the server.
+// A stream that also has async_handshake(h) (net::basic_tls_stream) gets a handshake step
+// before the greeting. Everything of a protocol (TCP_NODELAY, endpoints, peer names) stays
+// in the server.
 #pragma once
 
 #include <chrono>
@@ -23,6 +25,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -39,6 +42,7 @@
 #include "netdemo/net/limits.hpp"
 #include "netdemo/net/log.hpp"
 #include "netdemo/net/stream_handler.hpp"
+#include "netdemo/net/tls.hpp"
 #include "netdemo/net/would_block.hpp"
 
 namespace netdemo::net::detail {
@@ -60,6 +64,13 @@ concept session_stream =
       s.non_blocking(true, ec);
       { s.get_executor() } -> std::convertible_to<typename S::executor_type>;
     };
+
+/// A stream with a handshake before any byte of the session (TLS).
+template <class S>
+concept handshaking_stream = requires(S& s, resume_handler h) {
+  s.async_handshake(std::move(h));
+  { s.failure() } -> std::convertible_to<std::string_view>;
+};
 
 /// What a session is waiting for, as stop, abort, eviction and the idle sweep see it.
 enum class session_state : std::uint8_t {
@@ -194,32 +205,35 @@ class stream_session
   static session_task live(shared_type& sh, Stream&& stream_in, std::string&& peer_in) {
     stream_session s(sh, std::move(stream_in), std::move(peer_in));
     try {
-      s.greet();
-      for (;;) {
-        if (!s.answer()) break;
-        if (!s.unsent.empty()) {
-          co_await s.write_rest();
-          if (!s.wrote_rest()) break;
+      if constexpr (handshaking_stream<Stream>) co_await s.handshake();
+      if (s.handshake_done()) {
+        s.greet();
+        for (;;) {
+          if (!s.answer()) break;
+          if (!s.unsent.empty()) {
+            co_await s.write_rest();
+            if (!s.wrote_rest()) break;
+          }
+          if (s.wants_turn()) co_await s.yield_turn();
+          if (s.more) {
+            s.answer_held();
+            continue;
+          }
+          if (s.done()) break;
+          if (s.wait_step()) {
+            co_await s.read_pending();
+          } else {
+            co_await s.wait_readable();
+          }
+          if (!s.woke()) break;
         }
-        if (s.wants_turn()) co_await s.yield_turn();
-        if (s.more) {
-          s.answer_held();
-          continue;
+        if (s.begin_linger()) {
+          while (!s.io.ec) {
+            co_await s.wait_readable();
+            s.drain();
+          }
+          s.shared_.lingers.remove(s);
         }
-        if (s.done()) break;
-        if (s.wait_step()) {
-          co_await s.read_pending();
-        } else {
-          co_await s.wait_readable();
-        }
-        if (!s.woke()) break;
-      }
-      if (s.begin_linger()) {
-        while (!s.io.ec) {
-          co_await s.wait_readable();
-          s.drain();
-        }
-        s.shared_.lingers.remove(s);
       }
     } catch (const std::exception& e) {
       s.failed(e);
@@ -232,6 +246,32 @@ class stream_session
   /// `out` is the server's reply buffer: filled and sent (or copied into the session)
   /// with no suspension in between, so sessions can share it.
   std::string& out() noexcept { return shared_.out_buf; }
+
+  /// The TLS handshake. The session waits in state `reading` meanwhile, so the idle
+  /// sweep bounds it (reason `idle`) and a graceful stop cancels it (reason `shutdown`).
+  auto handshake() {
+    return start_io(io, [this](resume_handler h) { stream.async_handshake(std::move(h)); });
+  }
+
+  /// @return true when the session goes on: no handshake, or it succeeded. A failed one
+  /// ends the session with reason `handshake` and the failure in the close event's detail.
+  bool handshake_done() {
+    if constexpr (handshaking_stream<Stream>) {
+      if (!io.ec) {
+        last_input = std::chrono::steady_clock::now();
+        return true;
+      }
+      if (reason == close_reason::none) {
+        reason = close_reason::handshake;
+        std::string_view why = stream.failure();
+        if (io.ec == tls_errc::truncated) why = "the peer closed the connection during the handshake";
+        detail_ = std::string(to_string(reason)) + ": " + std::string(why.empty() ? io.ec.message() : why);
+      }
+      return false;
+    } else {
+      return true;
+    }
+  }
 
   void greet() {
     out().clear();
@@ -378,8 +418,9 @@ class stream_session
       if (last) handler.on_pause(out());
       return true;
     }
-    if (ec && ec == boost::asio::error::eof) {
-      // Half-close: a tail still waiting for a pause is a message; answer, then close.
+    if (ec && (ec == boost::asio::error::eof || ec == tls_errc::truncated)) {
+      // Half-close (over TLS: close_notify, or a TCP end without it, which many clients
+      // do): a tail still waiting for a pause is a message; answer, then close.
       if (handler.on_pause(out()) == proto::verdict::quit) {
         reason = close_reason::exit;
       } else if (reason == close_reason::none) {
@@ -459,7 +500,8 @@ class stream_session
     this->unlink();
     --shared_.session_count;
     shared_.open->remove();
-    shared_.report(event_kind::closed, peer, to_string(reason), bytes_in, bytes_out, reason);
+    shared_.report(event_kind::closed, peer, detail_.empty() ? to_string(reason) : std::string_view(detail_),
+                   bytes_in, bytes_out, reason);
     shared_.task_ended();
   }
 
@@ -493,6 +535,13 @@ class stream_session
   std::size_t read_size() const noexcept { return first_read << read_shift; }
 
   shared_type& shared_;
+  struct no_detail {
+    bool empty() const noexcept { return true; }
+    operator std::string_view() const noexcept { return {}; }
+  };
+  // The close event's detail when it says more than to_string(reason): a failed TLS
+  // handshake's reason. Plain sessions keep no room for it (bytes per idle connection).
+  [[no_unique_address]] std::conditional_t<handshaking_stream<Stream>, std::string, no_detail> detail_;
   std::uint8_t read_shift = replies_with_input<Handler> ? max_read_shift : 0;
   bool last = false;  // close after sending what is in `out`
   bool busy = false;  // input came since the session last waited without a buffer
