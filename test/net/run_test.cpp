@@ -2,6 +2,7 @@
 // second one aborts them.
 #include "netdemo/net/run.hpp"
 
+#include <atomic>
 #include <condition_variable>
 #include <csignal>
 #include <mutex>
@@ -43,7 +44,7 @@ class watchdog {
   }
   watchdog(const watchdog&) = delete;
   watchdog& operator=(const watchdog&) = delete;
-  bool fired = false;
+  std::atomic<bool> fired{false};  // set by the watchdog's thread
 
  private:
   std::mutex mutex_;
@@ -82,7 +83,7 @@ TEST_CASE("SIGTERM stops gracefully: an idle session closes, nothing is cut off"
   }, asio::detached);
   watchdog dog(s.ioc(), std::chrono::seconds(10));
   auto const end = netdemo::net::run_until_signalled(s.iocs, s.servers, 5s);
-  CHECK_FALSE(dog.fired);
+  CHECK_FALSE(dog.fired.load());
   CHECK(end.first_signal == SIGTERM);
   CHECK(end.signals == 1);
   CHECK(end.aborted == 0);
@@ -113,7 +114,7 @@ TEST_CASE("a second SIGINT aborts a session the grace would still wait for", "[r
   watchdog dog(s.ioc(), std::chrono::seconds(20));
   auto const end = netdemo::net::run_until_signalled(s.iocs, s.servers, 30s,
                                                      [&] { ++second_signal_calls; });
-  CHECK_FALSE(dog.fired);
+  CHECK_FALSE(dog.fired.load());
   CHECK(std::chrono::steady_clock::now() - start < 10s);  // not the 30 s grace
   CHECK(end.first_signal == SIGINT);
   CHECK(end.signals == 2);

@@ -75,8 +75,12 @@ void claim_unix_path(const std::string& path, bool datagram);
 class unix_path_owner {
  public:
   unix_path_owner() = default;
+  /// Owns the socket file just bound at `path` (records its inode; when the file cannot
+  /// be found, owns nothing). Does not throw beyond allocation.
   explicit unix_path_owner(std::string path);
+  /// Takes over `other`'s file; `other` then removes nothing.
   unix_path_owner(unix_path_owner&& other) noexcept;
+  /// Removes the file owned now (as the destructor does), then takes over `other`'s.
   unix_path_owner& operator=(unix_path_owner&& other) noexcept;
   unix_path_owner(const unix_path_owner&) = delete;
   unix_path_owner& operator=(const unix_path_owner&) = delete;

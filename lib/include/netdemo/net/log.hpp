@@ -42,7 +42,7 @@ std::string_view to_string(close_reason r) noexcept;
 
 /// One event. Views are valid only during the callback.
 struct event {
-  event_kind kind;
+  event_kind kind;          ///< what happened
   std::string_view peer;    ///< "127.0.0.1:5000", "[::1]:5000", a Unix path, or ""
   std::string_view detail;  ///< close reason, limit name, error text
   std::uint64_t bytes_in = 0;   ///< bytes received (on `closed` and `datagram` events)

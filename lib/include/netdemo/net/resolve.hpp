@@ -30,7 +30,7 @@ struct address_info {
 /// Everything one getaddrinfo call returned, in its order (duplicates kept).
 struct lookup_result {
   std::string canonical_name;  ///< AI_CANONNAME's answer; empty unless asked for
-  std::vector<address_info> addresses;
+  std::vector<address_info> addresses;  ///< every address, in getaddrinfo's order
 };
 
 /// getaddrinfo(host, service). `service` may be empty (port 0), a number 0-65535 or a
@@ -86,6 +86,7 @@ struct ipv6_status {
   bool loopback_bindable = false;  ///< a TCP socket could bind [::1]:0
   std::string bind_error;          ///< why not, when it could not
   std::size_t addresses = 0;       ///< IPv6 addresses on the local interfaces
+  /// True when IPv6 can be used here: [::1] binds, or an interface has an IPv6 address.
   bool available() const noexcept { return loopback_bindable || addresses > 0; }
 };
 
