@@ -55,7 +55,7 @@ class interrupt_guard {
 std::size_t count_option(const po::variables_map& vm, const char* name, long long min, long long max) {
   long long const v = vm[name].as<long long>();
   if (v < min || v > max) {
-    throw error(exit_code::usage, "--" + std::string(name) + " must be between " + std::to_string(min) +
+    throw cli_error(exit_code::usage, "--" + std::string(name) + " must be between " + std::to_string(min) +
                                       " and " + std::to_string(max) + " (got " + std::to_string(v) + ")");
   }
   return static_cast<std::size_t>(v);
@@ -233,51 +233,51 @@ run_settings read_settings(const po::variables_map& vm) {
   auto& o = s.opt;
   s.mode = vm["mode"].as<std::string>();
   if (s.mode != "tcp" && s.mode != "udp" && s.mode != "stream") {
-    throw error(exit_code::usage, "unknown mode '" + s.mode + "' (modes: tcp, udp, stream)");
+    throw cli_error(exit_code::usage, "unknown mode '" + s.mode + "' (modes: tcp, udp, stream)");
   }
   bool const stream = s.mode == "stream";
   o.proto = s.mode == "udp" ? bench::transport::udp : bench::transport::tcp;
   o.host = vm["host"].as<std::string>();
   o.port = parse_port(vm["port"].as<int>());
-  if (o.port == 0) throw error(exit_code::usage, "--port 0 cannot be connected to");
+  if (o.port == 0) throw cli_error(exit_code::usage, "--port 0 cannot be connected to");
   auto const role = bench::parse_role(vm["role"].as<std::string>());
   if (!role) {
-    throw error(exit_code::usage, "unknown role '" + vm["role"].as<std::string>() + "' (roles: echo, hello, timestamp)");
+    throw cli_error(exit_code::usage, "unknown role '" + vm["role"].as<std::string>() + "' (roles: echo, hello, timestamp)");
   }
   o.kind = *role;
-  if (stream && o.kind != bench::role::echo) throw error(exit_code::usage, "stream mode needs the echo role");
+  if (stream && o.kind != bench::role::echo) throw cli_error(exit_code::usage, "stream mode needs the echo role");
   o.connections = count_option(vm, "connections", 1, 100'000);
   long long const max_size = o.proto == bench::transport::udp ? 65507 : 16 * 1024 * 1024;
   o.message_size = vm.count("size") ? count_option(vm, "size", 1, max_size) : (stream ? 16384 : 64);
   if (o.kind != bench::role::echo && o.message_size < 2) {
-    throw error(exit_code::usage, "--size must be at least 2 for the " + std::string(bench::role_name(o.kind)) +
+    throw cli_error(exit_code::usage, "--size must be at least 2 for the " + std::string(bench::role_name(o.kind)) +
                                       " role (a character and the line ending)");
   }
   if (stream) {
-    if (vm.count("pipeline")) throw error(exit_code::usage, "stream mode sets the bytes in flight with --window, not --pipeline");
+    if (vm.count("pipeline")) throw cli_error(exit_code::usage, "stream mode sets the bytes in flight with --window, not --pipeline");
     s.window = vm.count("window") ? count_option(vm, "window", 1, 1LL << 30) : 256 * 1024;
     if (s.window < o.message_size) {
-      throw error(exit_code::usage, "--window must hold at least one chunk (--size " + std::to_string(o.message_size) + ")");
+      throw cli_error(exit_code::usage, "--window must hold at least one chunk (--size " + std::to_string(o.message_size) + ")");
     }
     o.pipeline = s.window / o.message_size;
   } else {
-    if (vm.count("window")) throw error(exit_code::usage, "--window applies to stream mode only");
+    if (vm.count("window")) throw cli_error(exit_code::usage, "--window applies to stream mode only");
     o.pipeline = vm.count("pipeline") ? count_option(vm, "pipeline", 1, 100'000) : 1;
   }
   o.duration = parse_duration(vm["duration"].as<std::string>(), "duration");
-  if (o.duration.count() == 0) throw error(exit_code::usage, "--duration must be above 0");
+  if (o.duration.count() == 0) throw cli_error(exit_code::usage, "--duration must be above 0");
   o.warmup = parse_duration(vm["warmup"].as<std::string>(), "warmup");
   if (vm.count("timeout")) {
     o.timeout = parse_duration(vm["timeout"].as<std::string>(), "timeout");
   } else {
     o.timeout = o.proto == bench::transport::udp ? milliseconds(200) : milliseconds(5000);
   }
-  if (o.timeout.count() == 0) throw error(exit_code::usage, "--timeout must be above 0");
+  if (o.timeout.count() == 0) throw cli_error(exit_code::usage, "--timeout must be above 0");
   // More threads than connections would leave some idle.
   o.threads = std::min(count_option(vm, "threads", 1, 64), o.connections);
   o.reconnect = vm.count("no-reconnect") == 0;
   if (o.proto == bench::transport::udp && !o.reconnect) {
-    throw error(exit_code::usage, "--no-reconnect applies to TCP only (UDP has no connection to lose)");
+    throw cli_error(exit_code::usage, "--no-reconnect applies to TCP only (UDP has no connection to lose)");
   }
   s.json = vm.count("json") > 0;
   s.quiet = vm.count("quiet") > 0;
@@ -325,7 +325,7 @@ int bench(const std::vector<std::string>& args) {
   pos.add("mode", 1);
   po::variables_map vm;
   if (!parse(info, args, o, pos, vm)) return 0;
-  if (!vm.count("mode")) throw error(exit_code::usage, "which mode: tcp, udp or stream?");
+  if (!vm.count("mode")) throw cli_error(exit_code::usage, "which mode: tcp, udp or stream?");
   run_settings s = read_settings(vm);
 
   interrupt_guard guard;
@@ -371,7 +371,7 @@ int bench(const std::vector<std::string>& args) {
   }
   // UDP has no connect step: a server that is not there shows as refusals and silence.
   if (s.opt.proto == bench::transport::udp && r.replies_total == 0 && r.errors.refused > 0) {
-    throw error(exit_code::cannot_connect, "no server on " + s.opt.host + ":" + std::to_string(s.opt.port) +
+    throw cli_error(exit_code::cannot_connect, "no server on " + s.opt.host + ":" + std::to_string(s.opt.port) +
                                                " (every datagram was refused)");
   }
   if (r.errors.malformed() > 0) return static_cast<int>(exit_code::malformed_reply);

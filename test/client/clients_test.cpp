@@ -11,7 +11,7 @@
 #include "support.hpp"
 
 using namespace test_support;
-using netdemo::exit_code;
+using netdemo::errc;
 using netdemo::client::reply_framing;
 using tcp = asio::ip::tcp;
 using udp = asio::ip::udp;
@@ -20,18 +20,18 @@ namespace {
 
 // Runs `body` alone on a fresh io_context with a hard limit; returns its exit code
 // (0 when it finished without a netdemo::error).
-exit_code run_alone(std::function<asio::awaitable<void>()> body, std::chrono::milliseconds limit = 10s) {
+std::error_code run_alone(std::function<asio::awaitable<void>()> body, std::chrono::milliseconds limit = 10s) {
   asio::io_context ioc;
-  std::optional<exit_code> code;
+  std::optional<std::error_code> code;
   std::exception_ptr other;
   asio::co_spawn(ioc, body(), [&](std::exception_ptr e) {
     if (!e) {
-      code = exit_code::ok;
+      code = std::error_code();
       return;
     }
     try {
       std::rethrow_exception(e);
-    } catch (const netdemo::error& x) {
+    } catch (const std::system_error& x) {
       code = x.code();
     } catch (...) {
       other = std::current_exception();
@@ -81,7 +81,7 @@ TEST_CASE("stream client: a closed port is exit 7", "[client]") {
   }
   CHECK(run_alone([port]() -> asio::awaitable<void> {
           co_await netdemo::client::connect_tcp("127.0.0.1", port, 2s);
-        }) == exit_code::cannot_connect);
+        }) == errc::cannot_connect);
 }
 
 TEST_CASE("stream client: a server that never accepts is a connect timeout (28)", "[client]") {
@@ -104,9 +104,9 @@ TEST_CASE("stream client: a server that never accepts is a connect timeout (28)"
     auto c = co_await netdemo::client::connect_tcp("127.0.0.1", port, 300ms);
     // Connected after all (the kernel had room): then no greeting ever comes.
     auto r = co_await c.read_reply(300ms, 10ms, reply_framing::pause);
-    if (r.timed_out) throw netdemo::error(exit_code::timeout, "no reply");
+    if (r.timed_out) throw netdemo::error(errc::timeout, "no reply");
   });
-  CHECK(code == exit_code::timeout);
+  CHECK(code == errc::timeout);
   CHECK(std::chrono::steady_clock::now() - start < 5s);
 }
 
@@ -118,7 +118,7 @@ TEST_CASE("datagram client: no reply is a timeout after every retry (28)", "[cli
   CHECK(run_alone([port]() -> asio::awaitable<void> {
           auto c = co_await netdemo::client::connect_udp("127.0.0.1", port);
           co_await c.request("anyone?", 100ms, 2);
-        }) == exit_code::timeout);
+        }) == errc::timeout);
   auto const took = std::chrono::steady_clock::now() - start;
   CHECK(took >= 280ms);  // three attempts of 100 ms
   CHECK(took < 3s);
@@ -144,7 +144,7 @@ TEST_CASE("datagram client: a closed port is reported as refused (7)", "[client]
   CHECK(run_alone([port]() -> asio::awaitable<void> {
           auto c = co_await netdemo::client::connect_udp("127.0.0.1", port);
           co_await c.request("hello?", 1s, 1);
-        }) == exit_code::cannot_connect);
+        }) == errc::cannot_connect);
 }
 
 TEST_CASE("datagram client: a lost first datagram is resent and answered", "[client][udp]") {
@@ -175,9 +175,9 @@ TEST_CASE("clients: a Unix path that cannot name a socket is a usage error (2)",
   for (std::string const& path : {too_long, std::string()}) {
     CHECK(run_alone([path]() -> asio::awaitable<void> {
             co_await netdemo::client::connect_unix(path, 1s);
-          }) == exit_code::usage);
+          }) == errc::invalid_argument);
     CHECK(run_alone([path]() -> asio::awaitable<void> {
             co_await netdemo::client::connect_unix_datagram(path);
-          }) == exit_code::usage);
+          }) == errc::invalid_argument);
   }
 }

@@ -20,7 +20,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 #include "netdemo/net/endpoints.hpp"
 #include "netdemo/net/would_block.hpp"
 #include "netdemo/proto/text.hpp"
@@ -688,7 +688,7 @@ void raise_descriptor_limit(std::size_t connections) {
 }
 
 void validate(const options& o) {
-  auto bad = [](const std::string& what) { return error(exit_code::usage, what); };
+  auto bad = [](const std::string& what) { return error(errc::invalid_argument, what); };
   if (o.connections == 0) throw bad("at least one connection is needed");
   if (o.pipeline == 0) throw bad("the pipeline depth must be at least 1");
   if (o.threads == 0) throw bad("at least one thread is needed");
@@ -729,7 +729,7 @@ void resolve(shared_state& s) {
     }
   }
   if (ec || (s.tcp_endpoints.empty() && s.udp_endpoints.empty())) {
-    throw error(exit_code::cannot_resolve, "cannot resolve '" + o.host + "': " +
+    throw error(errc::cannot_resolve, "cannot resolve '" + o.host + "': " +
                                                (ec ? ec.message() : std::string("no address")));
   }
 }
@@ -883,7 +883,7 @@ result run(const options& opt) {
   for (auto& w : workers) {
     if (first.empty()) first = w->first_error();
   }
-  if (coord.start_failed()) throw error(exit_code::cannot_connect, first);
+  if (coord.start_failed()) throw error(errc::cannot_connect, first);
 
   for (auto& w : workers) {
     const counters& s = w->stats();

@@ -32,7 +32,7 @@ asio::awaitable<stream_client<asio::ip::tcp>> connect_tcp(std::string host, std:
   auto [rec, endpoints] = co_await resolver.async_resolve(
       host, std::to_string(port), tcp::resolver::numeric_service,
       asio::as_tuple(asio::use_awaitable));
-  if (rec) throw error(exit_code::cannot_resolve, "cannot resolve '" + host + "': " + rec.message());
+  if (rec) throw error(errc::cannot_resolve, "cannot resolve '" + host + "': " + rec.message());
   tcp::socket socket(ex);
   // The ranged async_connect ignores per-operation cancellation in Asio 1.26, so `||`
   // with a timer would wait out the kernel's SYN retries: a watchdog closes the socket.
@@ -55,12 +55,12 @@ asio::awaitable<stream_client<asio::ip::tcp>> connect_tcp(std::string host, std:
   state->socket = nullptr;
   watchdog.cancel();
   if (state->fired) {
-    throw error(exit_code::timeout,
+    throw error(errc::timeout,
                 "cannot connect to " + host_port(host, port) + ": no answer within " +
                     duration_text(timeout));
   }
   if (cec) {
-    throw error(exit_code::cannot_connect,
+    throw error(errc::cannot_connect,
                 "cannot connect to " + host_port(host, port) + ": " + cec.message());
   }
   boost::system::error_code ignored;
@@ -79,11 +79,11 @@ asio::awaitable<stream_client<asio::local::stream_protocol>> connect_unix(
       socket.async_connect(stream_protocol::endpoint(path), asio::as_tuple(asio::use_awaitable)) ||
       timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   if (res.index() == 1) {
-    throw error(exit_code::timeout,
+    throw error(errc::timeout,
                 "cannot connect to " + path + ": no answer within " + duration_text(timeout));
   }
   auto [ec] = std::get<0>(res);
-  if (ec) throw error(exit_code::cannot_connect, "cannot connect to " + path + ": " + ec.message());
+  if (ec) throw error(errc::cannot_connect, "cannot connect to " + path + ": " + ec.message());
   co_return stream_client<stream_protocol>(std::move(socket));
 }
 
@@ -118,9 +118,9 @@ asio::awaitable<datagram_reply> datagram_client<Protocol>::request(
     auto [sec, sent] = co_await socket_.async_send(asio::buffer(msg.data(), msg.size()),
                                                    asio::as_tuple(asio::use_awaitable));
     if (sec == asio::error::connection_refused) {
-      throw error(exit_code::cannot_connect, refused_text());
+      throw error(errc::cannot_connect, refused_text());
     }
-    if (sec) throw error(exit_code::failure, "send failed: " + sec.message());
+    if (sec) throw error(sec, "send failed: " + sec.message());
     timer.expires_after(timeout);
     auto res = co_await (socket_.async_receive(asio::buffer(buf_),
                                                asio::as_tuple(asio::use_awaitable)) ||
@@ -128,16 +128,16 @@ asio::awaitable<datagram_reply> datagram_client<Protocol>::request(
     if (res.index() == 1) continue;  // lost: send again
     auto [ec, n] = std::get<0>(res);
     if (ec == asio::error::connection_refused) {
-      throw error(exit_code::cannot_connect, refused_text());
+      throw error(errc::cannot_connect, refused_text());
     }
-    if (ec) throw error(exit_code::failure, "receive failed: " + ec.message());
+    if (ec) throw error(ec, "receive failed: " + ec.message());
     datagram_reply r;
     r.attempts = attempt;
     r.truncated = n > max_reply_datagram;
     r.data.assign(buf_.data(), r.truncated ? max_reply_datagram : n);
     co_return r;
   }
-  throw error(exit_code::timeout, "no reply from " + peer_text() + " after " + std::to_string(retries + 1) +
+  throw error(errc::timeout, "no reply from " + peer_text() + " after " + std::to_string(retries + 1) +
                                       " attempt(s), waiting " + duration_text(timeout) + " each");
 }
 
@@ -151,13 +151,13 @@ asio::awaitable<datagram_client<asio::ip::udp>> connect_udp(std::string host, st
   auto [rec, endpoints] = co_await resolver.async_resolve(
       host, std::to_string(port), udp::resolver::numeric_service,
       asio::as_tuple(asio::use_awaitable));
-  if (rec) throw error(exit_code::cannot_resolve, "cannot resolve '" + host + "': " + rec.message());
+  if (rec) throw error(errc::cannot_resolve, "cannot resolve '" + host + "': " + rec.message());
   udp::socket socket(ex);
   boost::system::error_code ec;
   socket.open(endpoints.begin()->endpoint().protocol(), ec);
   if (!ec) socket.connect(endpoints.begin()->endpoint(), ec);
   if (ec) {
-    throw error(exit_code::cannot_connect,
+    throw error(errc::cannot_connect,
                 "cannot reach " + host_port(host, port) + ": " + ec.message());
   }
   co_return datagram_client<udp>(std::move(socket));
@@ -174,7 +174,7 @@ asio::awaitable<datagram_client<asio::local::datagram_protocol>> connect_unix_da
   // An empty path asks Linux for an automatic abstract address ("autobind").
   if (!ec) socket.bind(datagram_protocol::endpoint(""), ec);
   if (!ec) socket.connect(datagram_protocol::endpoint(path), ec);
-  if (ec) throw error(exit_code::cannot_connect, "cannot reach " + path + ": " + ec.message());
+  if (ec) throw error(errc::cannot_connect, "cannot reach " + path + ": " + ec.message());
   co_return datagram_client<datagram_protocol>(std::move(socket));
 }
 

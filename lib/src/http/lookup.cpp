@@ -14,7 +14,7 @@
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 #include "netdemo/net/resolve.hpp"
 
 namespace netdemo::http::detail {
@@ -37,7 +37,7 @@ endpoints system_resolve(const std::string& host, std::uint16_t port, int ip_ver
     if (std::find(out.begin(), out.end(), ep) == out.end()) out.push_back(ep);
   }
   if (out.empty()) {
-    throw error(exit_code::cannot_resolve, "cannot resolve '" + host + "': no TCP address");
+    throw error(errc::cannot_resolve, "cannot resolve '" + host + "': no TCP address");
   }
   return out;
 }

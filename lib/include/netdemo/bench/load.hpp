@@ -13,7 +13,7 @@
 
 #include "netdemo/bench/histogram.hpp"
 #include "netdemo/bench/replies.hpp"
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 
 namespace netdemo::bench {
 

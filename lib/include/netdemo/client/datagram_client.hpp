@@ -12,7 +12,7 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/local/datagram_protocol.hpp>
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 
 namespace netdemo::client {
 

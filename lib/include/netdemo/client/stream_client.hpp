@@ -20,7 +20,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 
 namespace netdemo::client {
 
@@ -40,7 +40,8 @@ enum class reply_framing : std::uint8_t {
 };
 
 /// A connected stream socket with message helpers. Errors are `netdemo::error`s
-/// carrying the exit code of the failure.
+/// (std::system_error) with a netdemo::errc code, or the system's code for a failed send
+/// or receive.
 template <class Protocol>
 class stream_client {
  public:
@@ -54,7 +55,7 @@ class stream_client {
   asio::awaitable<void> send(std::string_view bytes) {
     auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
                                               asio::as_tuple(asio::use_awaitable));
-    if (ec) throw error(exit_code::failure, "send failed: " + ec.message());
+    if (ec) throw error(ec, "send failed: " + ec.message());
   }
 
   /// Waits up to `wait` for a reply to begin, then reads until it is complete: a line
@@ -83,7 +84,7 @@ class stream_client {
         r.eof = true;
         co_return r;
       }
-      if (ec) throw error(exit_code::failure, "receive failed: " + ec.message());
+      if (ec) throw error(ec, "receive failed: " + ec.message());
       r.data.append(buf, n);
       if (framing == reply_framing::line) {
         leftover_ = std::exchange(r.data, {});
