@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "bench_json.hpp"
 #include "cli.hpp"
 #include "netdemo/bench/load.hpp"
 
@@ -72,12 +73,6 @@ std::string grouped(std::uint64_t n) {
   return out;
 }
 
-std::string fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
 /// Nanoseconds as "850 ns", "37.2 us", "1.20 ms", "2.35 s".
 std::string latency_text(std::uint64_t ns) {
   if (ns < 1000) return std::to_string(ns) + " ns";
@@ -85,25 +80,6 @@ std::string latency_text(std::uint64_t ns) {
   if (us < 1000) return fixed(us, 1) + " us";
   if (us < 1e6) return fixed(us / 1e3, 2) + " ms";
   return fixed(us / 1e6, 2) + " s";
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    auto const c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(ch);
-    } else if (c < 0x20 || c >= 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out.append(buf);
-    } else {
-      out.push_back(ch);
-    }
-  }
-  out.push_back('"');
-  return out;
 }
 
 struct run_settings {
@@ -198,33 +174,6 @@ void print_text(const run_settings& s, const bench::result& r) {
     out << "  connections  " << r.open_at_end << " of " << o.connections << " open at the end, "
         << grouped(r.connects) << " established in all\n";
   }
-  std::cout << out.str() << std::flush;
-}
-
-void print_json(const run_settings& s, const bench::result& r) {
-  const auto& o = s.opt;
-  const auto& h = r.latency;
-  const auto& e = r.errors;
-  auto us = [](std::uint64_t ns) { return fixed(static_cast<double>(ns) / 1e3, 1); };
-  std::ostringstream out;
-  out << "{\"mode\":" << json_string(s.mode) << ",\"host\":" << json_string(o.host) << ",\"port\":" << o.port
-      << ",\"role\":" << json_string(bench::role_name(o.kind)) << ",\"connections\":" << o.connections
-      << ",\"message_size\":" << o.message_size << ",\"pipeline\":" << o.pipeline
-      << ",\"threads\":" << o.threads << ",\"warmup_s\":" << fixed(std::chrono::duration<double>(o.warmup).count(), 3)
-      << ",\"duration_s\":" << fixed(r.measured_s, 3) << ",\"messages\":" << r.messages
-      << ",\"msgs_per_s\":" << fixed(per_second(r.messages, r.measured_s), 1)
-      << ",\"bytes_sent\":" << r.bytes_sent << ",\"bytes_received\":" << r.bytes_received
-      << ",\"mb_per_s\":" << fixed(per_second(r.bytes_received, r.measured_s) / 1e6, 3)
-      << ",\"lat_us\":{\"p50\":" << us(h.percentile(0.5)) << ",\"p90\":" << us(h.percentile(0.9))
-      << ",\"p99\":" << us(h.percentile(0.99)) << ",\"p999\":" << us(h.percentile(0.999))
-      << ",\"max\":" << us(h.max()) << "},\"errors\":{\"total\":" << e.total() << ",\"mismatch\":" << e.mismatch
-      << ",\"unexpected\":" << e.unexpected << ",\"truncated\":" << e.truncated << ",\"closed\":" << e.closed
-      << ",\"reset\":" << e.reset << ",\"refused\":" << e.refused << ",\"connect_failed\":" << e.connect_failed
-      << ",\"timeouts\":" << e.timeouts << ",\"losses\":" << e.losses << "},\"late_replies\":" << r.late_replies
-      << ",\"client_cpu\":" << fixed(r.measured_s > 0 ? r.cpu_s / r.measured_s : 0.0, 3)
-      << ",\"connects\":" << r.connects << ",\"open_at_end\":" << r.open_at_end
-      << ",\"first_error\":" << json_string(r.first_error)
-      << ",\"interrupted\":" << (r.interrupted ? "true" : "false") << "}\n";
   std::cout << out.str() << std::flush;
 }
 
@@ -361,7 +310,7 @@ int bench(const std::vector<std::string>& args) {
   bench::result const r = bench::run(s.opt);
   if (progress_shown) std::cerr << "\r\033[K" << std::flush;
   if (s.json) {
-    print_json(s, r);
+    std::cout << bench_json(s.mode, s.opt, r) << std::flush;
   } else {
     print_text(s, r);
   }
