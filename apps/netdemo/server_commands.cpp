@@ -132,7 +132,7 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream,
   if (stream) {
     s.limits.max_connections = count_option(vm, "max-conns", 1, 10'000'000);
     s.limits.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>(), "idle-timeout");
-    s.limits.max_line = count_option(vm, "max-line", 1, 1LL << 30);
+    s.role_settings.max_line = count_option(vm, "max-line", 1, 1LL << 30);
     s.limits.max_unsent = count_option(vm, "max-unsent", 1, 1LL << 30);
     s.limits.evict_idle = parse_duration(vm["evict-idle"].as<std::string>(), "evict-idle");
     s.limits.pause = parse_duration(vm["pause"].as<std::string>(), "pause");
@@ -151,7 +151,6 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream,
   };
   only_for("format", "timestamp");
   only_for("root", "command");
-  s.role_settings.max_line = s.limits.max_line;
   auto const format =
       proto::parse_time_format(vm.count("format") ? vm["format"].as<std::string>() : "ctime");
   if (!format) throw cli_error(exit_code::usage, "--format must be ctime or iso8601");
