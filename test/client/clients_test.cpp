@@ -3,9 +3,12 @@
 
 #include <sys/socket.h>
 
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 #include "netdemo/net/endpoints.hpp"
+#include "netdemo/net/lookup.hpp"
 #include "netdemo/net/stream_server.hpp"
 #include "netdemo/proto/roles.hpp"
 #include "support.hpp"
@@ -180,4 +183,75 @@ TEST_CASE("clients: a Unix path that cannot name a socket is a usage error (2)",
             co_await netdemo::client::connect_unix_datagram(path);
           }) == errc::invalid_argument);
   }
+}
+
+TEST_CASE("stream client: the connect timeout counts the name lookup too", "[client][lookup]") {
+  asio::io_context ioc;
+  tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto const port = a.local_endpoint().port();
+  // A lookup that cannot finish in time, as a stalled DNS server would be; it would answer
+  // with the listener's address after 3 s.
+  auto const stalled = [](const std::string&, int) {
+    std::this_thread::sleep_for(3s);
+    return netdemo::net::address_list{asio::ip::make_address("127.0.0.1")};
+  };
+  std::string message;
+  auto const start = std::chrono::steady_clock::now();
+  auto const code = run_alone([&]() -> asio::awaitable<void> {
+    try {
+      co_await netdemo::client::connect_tcp("stalled.example", port, 200ms, stalled);
+    } catch (const std::system_error& e) {
+      message = e.what();
+      throw;
+    }
+  });
+  auto const took = std::chrono::steady_clock::now() - start;
+  CHECK(code == errc::timeout);
+  CHECK(took >= 190ms);
+  CHECK(took < 1500ms);
+  CHECK(message == "cannot connect to stalled.example:" + std::to_string(port) + ": no answer within 200 ms");
+}
+
+TEST_CASE("stream client: a lookup function's answer is what it connects to", "[client][lookup]") {
+  asio::io_context ioc;
+  tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto const port = a.local_endpoint().port();
+  std::string asked;
+  auto const fn = [&asked](const std::string& host, int) {
+    asked = host;
+    return netdemo::net::address_list{asio::ip::make_address("127.0.0.1")};
+  };
+  CHECK(run_alone([&]() -> asio::awaitable<void> {
+          co_await netdemo::client::connect_tcp("anything.example", port, 2s, fn);
+        }) == std::error_code());
+  CHECK(asked == "anything.example");
+}
+
+TEST_CASE("net::async_lookup: literals, the lookup's own error, the deadline", "[client][lookup]") {
+  using netdemo::net::address_list;
+  using netdemo::net::async_lookup;
+  auto const soon = [] { return std::chrono::steady_clock::now() + 2s; };
+  std::optional<address_list> got;
+  CHECK(run_alone([&]() -> asio::awaitable<void> { got = co_await async_lookup("::1", 0, soon()); }) ==
+        std::error_code());
+  REQUIRE(got);
+  CHECK(*got == address_list{asio::ip::make_address("::1")});
+  CHECK(run_alone([&]() -> asio::awaitable<void> { co_await async_lookup("::1", 4, soon()); }) ==
+        errc::cannot_resolve);
+  auto const refuse = [](const std::string& host, int) -> address_list {
+    throw netdemo::error(errc::cannot_resolve, "cannot resolve '" + host + "': no");
+  };
+  CHECK(run_alone([&]() -> asio::awaitable<void> { co_await async_lookup("x.example", 0, soon(), refuse); }) ==
+        errc::cannot_resolve);
+  auto const slow = [](const std::string&, int) {
+    std::this_thread::sleep_for(1s);
+    return address_list{};
+  };
+  got = address_list{};
+  auto const start = std::chrono::steady_clock::now();
+  CHECK(run_alone([&]() -> asio::awaitable<void> {
+          got = co_await async_lookup("slow.example", 0, std::chrono::steady_clock::now() + 50ms, slow);
+        }) == std::error_code());
+  CHECK(!got);
+  CHECK(std::chrono::steady_clock::now() - start < 900ms);
 }

@@ -6,6 +6,7 @@
 #include <array>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -22,6 +23,7 @@
 
 #include "netdemo/proto/error.hpp"
 #include "netdemo/net/endpoints.hpp"
+#include "netdemo/net/lookup.hpp"
 #include "netdemo/net/would_block.hpp"
 #include "netdemo/proto/text.hpp"
 
@@ -711,26 +713,29 @@ std::string host_port(const std::string& host, std::uint16_t port) {
   return s;
 }
 
+/// The server's addresses, looked up once before the workers start, within `timeout`.
 void resolve(shared_state& s) {
-  asio::io_context ioc;
-  boost::system::error_code ec;
   const options& o = s.opt;
-  if (o.proto == transport::tcp) {
-    tcp::resolver r(ioc);
-    auto const results = r.resolve(o.host, std::to_string(o.port), tcp::resolver::numeric_service, ec);
-    if (!ec) {
-      for (const auto& e : results) s.tcp_endpoints.push_back(e.endpoint());
-    }
-  } else {
-    udp::resolver r(ioc);
-    auto const results = r.resolve(o.host, std::to_string(o.port), udp::resolver::numeric_service, ec);
-    if (!ec) {
-      for (const auto& e : results) s.udp_endpoints.push_back(e.endpoint());
-    }
+  asio::io_context ioc;
+  std::optional<net::address_list> found;
+  std::exception_ptr failure;
+  asio::co_spawn(ioc, net::async_lookup(o.host, 0, std::chrono::steady_clock::now() + o.timeout),
+                 [&](std::exception_ptr e, std::optional<net::address_list> r) {
+                   failure = e;
+                   found = std::move(r);
+                 });
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+  if (!found) {
+    throw error(errc::timeout, "cannot resolve '" + o.host + "': no answer within " +
+                                   duration_text(o.timeout));
   }
-  if (ec || (s.tcp_endpoints.empty() && s.udp_endpoints.empty())) {
-    throw error(errc::cannot_resolve, "cannot resolve '" + o.host + "': " +
-                                               (ec ? ec.message() : std::string("no address")));
+  for (const auto& a : *found) {
+    if (o.proto == transport::tcp) {
+      s.tcp_endpoints.emplace_back(a, o.port);
+    } else {
+      s.udp_endpoints.emplace_back(a, o.port);
+    }
   }
 }
 

@@ -26,7 +26,7 @@
 #include <boost/beast/http/write.hpp>
 
 #include "netdemo/proto/error.hpp"
-#include "lookup.hpp"
+#include "netdemo/net/lookup.hpp"
 #include "tls.hpp"
 #include "netdemo/http/content_coding.hpp"
 #include "netdemo/http/cookies.hpp"
@@ -629,27 +629,21 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
 }
 
 /// The addresses of the URL's host, by `connect_by`.
-asio::awaitable<detail::endpoints> addresses(fetch_state& st, const target_url& url,
-                                             steady::time_point connect_by) {
-  if (!st.opt.resolve && url.host_is_address) {
-    // An IP literal needs no lookup, and no thread.
-    boost::system::error_code ec;
-    auto const addr = asio::ip::make_address(url.host, ec);
-    if (!ec) {
-      if ((st.opt.ip_version == 4 && !addr.is_v4()) || (st.opt.ip_version == 6 && !addr.is_v6())) {
-        throw error(errc::cannot_resolve, "cannot resolve '" + url.host + "' as IPv" +
-                                                   std::to_string(st.opt.ip_version) +
-                                                   ": it is an IPv" + (addr.is_v4() ? "4" : "6") +
-                                                   " address");
-      }
-      co_return detail::endpoints{tcp::endpoint(addr, url.port)};
-    }
+asio::awaitable<std::vector<tcp::endpoint>> addresses(fetch_state& st, const target_url& url,
+                                                      steady::time_point connect_by) {
+  net::lookup_function fn;
+  if (st.opt.resolve) {
+    fn = [resolve = st.opt.resolve, port = url.port](const std::string& host, int ip_version) {
+      net::address_list out;
+      for (const auto& ep : resolve(host, port, ip_version)) out.push_back(ep.address());
+      return out;
+    };
   }
-  resolve_function fn = st.opt.resolve;
-  if (!fn) fn = detail::system_resolve;
-  auto found = co_await detail::lookup(std::move(fn), url.host, url.port, st.opt.ip_version, connect_by);
+  auto found = co_await net::async_lookup(url.host, st.opt.ip_version, connect_by, std::move(fn));
   if (!found) throw st.timed_out("looking up '" + url.host + "'", st.opt.connect_timeout);
-  co_return std::move(*found);
+  std::vector<tcp::endpoint> out;
+  for (const auto& a : *found) out.emplace_back(a, url.port);
+  co_return out;
 }
 
 /// Resolves and connects by `connect_by` (--connect-timeout, within --max-time).

@@ -20,6 +20,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
+#include "netdemo/net/lookup.hpp"
 #include "netdemo/proto/error.hpp"
 
 namespace netdemo::client {
@@ -112,10 +113,18 @@ class stream_client {
   std::string leftover_;
 };
 
-/// Resolves `host` and connects to the first address that answers, within `timeout`.
-/// Errors: cannot_resolve (6), cannot_connect (7), timeout (28).
+/// Looks `host` up and connects to the first of its addresses that answers: the lookup
+/// and the connect together within `timeout` (net::async_lookup: a lookup that stalls
+/// counts against it and is abandoned at the deadline).
+///
+/// Threading: co_await it on the executor the client will use. Cancellation: cancelling
+/// the awaiting operation abandons the lookup, or closes the connecting socket.
+/// @param lookup the blocking lookup to use; empty: the system's (net::system_lookup).
+/// @throws netdemo::error with errc::cannot_resolve, errc::cannot_connect, or
+///         errc::timeout ("cannot connect to H:P: no answer within T", the lookup included).
 asio::awaitable<stream_client<asio::ip::tcp>> connect_tcp(std::string host, std::uint16_t port,
-                                                          std::chrono::milliseconds timeout);
+                                                          std::chrono::milliseconds timeout,
+                                                          net::lookup_function lookup = {});
 
 /// Connects to a Unix stream socket at `path`. Errors: usage (2) for a path that cannot
 /// name a socket (net::check_unix_path), cannot_connect (7), timeout (28).
