@@ -36,7 +36,7 @@ int main() {
     if (e.kind == netdemo::net::event_kind::closed) ++closes;
   };
   server_type server(netdemo::net::open_tcp_listeners(ioc.get_executor(), "127.0.0.1", 0),
-                     hello_handler({}, limits.max_line), limits, log);
+                     hello_handler({}, 4096), limits, log);  // lines up to 4 KiB
   auto const port = server.local_endpoints().front().port();
 
   // run() completes once the stop has ended every session.

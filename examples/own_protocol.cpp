@@ -58,7 +58,7 @@ int main() {
   asio::io_context ioc(1);
   auto const ex = ioc.get_executor();
   netdemo::net::server_limits const limits;  // the defaults of docs/limits.md
-  stream_handler const sh(reverse_protocol{}, limits.max_line);
+  stream_handler const sh(reverse_protocol{}, 4096);  // the longest line the protocol takes
 
   tcp_server tcp(netdemo::net::open_tcp_listeners(ex, "127.0.0.1", 0), sh, limits, {});
   udp_server udp(netdemo::net::open_udp_socket(ex, "127.0.0.1", 0), datagram_handler({}), limits, {});

@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "bench_json.hpp"
 #include "cli.hpp"
 #include "netdemo/client/tls_client.hpp"
 #include "netdemo/bench/load.hpp"
@@ -56,7 +57,7 @@ class interrupt_guard {
 std::size_t count_option(const po::variables_map& vm, const char* name, long long min, long long max) {
   long long const v = vm[name].as<long long>();
   if (v < min || v > max) {
-    throw error(exit_code::usage, "--" + std::string(name) + " must be between " + std::to_string(min) +
+    throw cli_error(exit_code::usage, "--" + std::string(name) + " must be between " + std::to_string(min) +
                                       " and " + std::to_string(max) + " (got " + std::to_string(v) + ")");
   }
   return static_cast<std::size_t>(v);
@@ -73,12 +74,6 @@ std::string grouped(std::uint64_t n) {
   return out;
 }
 
-std::string fixed(double v, int decimals) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
-  return buf;
-}
-
 /// Nanoseconds as "850 ns", "37.2 us", "1.20 ms", "2.35 s".
 std::string latency_text(std::uint64_t ns) {
   if (ns < 1000) return std::to_string(ns) + " ns";
@@ -86,25 +81,6 @@ std::string latency_text(std::uint64_t ns) {
   if (us < 1000) return fixed(us, 1) + " us";
   if (us < 1e6) return fixed(us / 1e3, 2) + " ms";
   return fixed(us / 1e6, 2) + " s";
-}
-
-std::string json_string(std::string_view s) {
-  std::string out = "\"";
-  for (char ch : s) {
-    auto const c = static_cast<unsigned char>(ch);
-    if (c == '"' || c == '\\') {
-      out.push_back('\\');
-      out.push_back(ch);
-    } else if (c < 0x20 || c >= 0x7f) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\u%04x", c);
-      out.append(buf);
-    } else {
-      out.push_back(ch);
-    }
-  }
-  out.push_back('"');
-  return out;
 }
 
 struct run_settings {
@@ -202,92 +178,65 @@ void print_text(const run_settings& s, const bench::result& r) {
   std::cout << out.str() << std::flush;
 }
 
-void print_json(const run_settings& s, const bench::result& r) {
-  const auto& o = s.opt;
-  const auto& h = r.latency;
-  const auto& e = r.errors;
-  auto us = [](std::uint64_t ns) { return fixed(static_cast<double>(ns) / 1e3, 1); };
-  std::ostringstream out;
-  out << "{\"mode\":" << json_string(s.mode) << ",\"host\":" << json_string(o.host) << ",\"port\":" << o.port
-      << ",\"role\":" << json_string(bench::role_name(o.kind)) << ",\"connections\":" << o.connections
-      << ",\"message_size\":" << o.message_size << ",\"pipeline\":" << o.pipeline
-      << ",\"threads\":" << o.threads << ",\"warmup_s\":" << fixed(std::chrono::duration<double>(o.warmup).count(), 3)
-      << ",\"duration_s\":" << fixed(r.measured_s, 3) << ",\"messages\":" << r.messages
-      << ",\"msgs_per_s\":" << fixed(per_second(r.messages, r.measured_s), 1)
-      << ",\"bytes_sent\":" << r.bytes_sent << ",\"bytes_received\":" << r.bytes_received
-      << ",\"mb_per_s\":" << fixed(per_second(r.bytes_received, r.measured_s) / 1e6, 3)
-      << ",\"lat_us\":{\"p50\":" << us(h.percentile(0.5)) << ",\"p90\":" << us(h.percentile(0.9))
-      << ",\"p99\":" << us(h.percentile(0.99)) << ",\"p999\":" << us(h.percentile(0.999))
-      << ",\"max\":" << us(h.max()) << "},\"errors\":{\"total\":" << e.total() << ",\"mismatch\":" << e.mismatch
-      << ",\"unexpected\":" << e.unexpected << ",\"truncated\":" << e.truncated << ",\"closed\":" << e.closed
-      << ",\"reset\":" << e.reset << ",\"refused\":" << e.refused << ",\"connect_failed\":" << e.connect_failed
-      << ",\"timeouts\":" << e.timeouts << ",\"losses\":" << e.losses << "},\"late_replies\":" << r.late_replies
-      << ",\"client_cpu\":" << fixed(r.measured_s > 0 ? r.cpu_s / r.measured_s : 0.0, 3)
-      << ",\"connects\":" << r.connects << ",\"open_at_end\":" << r.open_at_end
-      << ",\"first_error\":" << json_string(r.first_error)
-      << ",\"interrupted\":" << (r.interrupted ? "true" : "false") << "}\n";
-  std::cout << out.str() << std::flush;
-}
-
 run_settings read_settings(const po::variables_map& vm) {
   run_settings s;
   auto& o = s.opt;
   s.mode = vm["mode"].as<std::string>();
   if (s.mode != "tcp" && s.mode != "udp" && s.mode != "stream") {
-    throw error(exit_code::usage, "unknown mode '" + s.mode + "' (modes: tcp, udp, stream)");
+    throw cli_error(exit_code::usage, "unknown mode '" + s.mode + "' (modes: tcp, udp, stream)");
   }
   bool const stream = s.mode == "stream";
   o.proto = s.mode == "udp" ? bench::transport::udp : bench::transport::tcp;
   o.host = vm["host"].as<std::string>();
   o.port = parse_port(vm["port"].as<int>());
-  if (o.port == 0) throw error(exit_code::usage, "--port 0 cannot be connected to");
+  if (o.port == 0) throw cli_error(exit_code::usage, "--port 0 cannot be connected to");
   auto const role = bench::parse_role(vm["role"].as<std::string>());
   if (!role) {
-    throw error(exit_code::usage, "unknown role '" + vm["role"].as<std::string>() + "' (roles: echo, hello, timestamp)");
+    throw cli_error(exit_code::usage, "unknown role '" + vm["role"].as<std::string>() + "' (roles: echo, hello, timestamp)");
   }
   o.kind = *role;
-  if (stream && o.kind != bench::role::echo) throw error(exit_code::usage, "stream mode needs the echo role");
+  if (stream && o.kind != bench::role::echo) throw cli_error(exit_code::usage, "stream mode needs the echo role");
   o.connections = count_option(vm, "connections", 1, 100'000);
   long long const max_size = o.proto == bench::transport::udp ? 65507 : 16 * 1024 * 1024;
   o.message_size = vm.count("size") ? count_option(vm, "size", 1, max_size) : (stream ? 16384 : 64);
   if (o.kind != bench::role::echo && o.message_size < 2) {
-    throw error(exit_code::usage, "--size must be at least 2 for the " + std::string(bench::role_name(o.kind)) +
+    throw cli_error(exit_code::usage, "--size must be at least 2 for the " + std::string(bench::role_name(o.kind)) +
                                       " role (a character and the line ending)");
   }
   if (stream) {
-    if (vm.count("pipeline")) throw error(exit_code::usage, "stream mode sets the bytes in flight with --window, not --pipeline");
+    if (vm.count("pipeline")) throw cli_error(exit_code::usage, "stream mode sets the bytes in flight with --window, not --pipeline");
     s.window = vm.count("window") ? count_option(vm, "window", 1, 1LL << 30) : 256 * 1024;
     if (s.window < o.message_size) {
-      throw error(exit_code::usage, "--window must hold at least one chunk (--size " + std::to_string(o.message_size) + ")");
+      throw cli_error(exit_code::usage, "--window must hold at least one chunk (--size " + std::to_string(o.message_size) + ")");
     }
     o.pipeline = s.window / o.message_size;
   } else {
-    if (vm.count("window")) throw error(exit_code::usage, "--window applies to stream mode only");
+    if (vm.count("window")) throw cli_error(exit_code::usage, "--window applies to stream mode only");
     o.pipeline = vm.count("pipeline") ? count_option(vm, "pipeline", 1, 100'000) : 1;
   }
   o.duration = parse_duration(vm["duration"].as<std::string>(), "duration");
-  if (o.duration.count() == 0) throw error(exit_code::usage, "--duration must be above 0");
+  if (o.duration.count() == 0) throw cli_error(exit_code::usage, "--duration must be above 0");
   o.warmup = parse_duration(vm["warmup"].as<std::string>(), "warmup");
   if (vm.count("timeout")) {
     o.timeout = parse_duration(vm["timeout"].as<std::string>(), "timeout");
   } else {
     o.timeout = o.proto == bench::transport::udp ? milliseconds(200) : milliseconds(5000);
   }
-  if (o.timeout.count() == 0) throw error(exit_code::usage, "--timeout must be above 0");
+  if (o.timeout.count() == 0) throw cli_error(exit_code::usage, "--timeout must be above 0");
   // More threads than connections would leave some idle.
   o.threads = std::min(count_option(vm, "threads", 1, 64), o.connections);
   o.reconnect = vm.count("no-reconnect") == 0;
   if (o.proto == bench::transport::udp && !o.reconnect) {
-    throw error(exit_code::usage, "--no-reconnect applies to TCP only (UDP has no connection to lose)");
+    throw cli_error(exit_code::usage, "--no-reconnect applies to TCP only (UDP has no connection to lose)");
   }
   if (vm.count("tls")) {
-    if (o.proto == bench::transport::udp) throw error(exit_code::usage, "--tls applies to tcp and stream modes");
+    if (o.proto == bench::transport::udp) throw cli_error(exit_code::usage, "--tls applies to tcp and stream modes");
     client::tls_connect_options trust;
     if (vm.count("cacert")) trust.ca_file = vm["cacert"].as<std::string>();
     trust.insecure = vm.count("insecure") > 0;
     o.tls = client::make_client_context(trust);
   } else if (vm.count("cacert") || vm.count("insecure")) {
-    throw error(exit_code::usage, std::string(vm.count("cacert") ? "--cacert" : "--insecure") + " needs --tls");
+    throw cli_error(exit_code::usage, std::string(vm.count("cacert") ? "--cacert" : "--insecure") + " needs --tls");
   }
   s.json = vm.count("json") > 0;
   s.quiet = vm.count("quiet") > 0;
@@ -340,7 +289,7 @@ int bench(const std::vector<std::string>& args) {
   pos.add("mode", 1);
   po::variables_map vm;
   if (!parse(info, args, o, pos, vm)) return 0;
-  if (!vm.count("mode")) throw error(exit_code::usage, "which mode: tcp, udp or stream?");
+  if (!vm.count("mode")) throw cli_error(exit_code::usage, "which mode: tcp, udp or stream?");
   run_settings s = read_settings(vm);
 
   interrupt_guard guard;
@@ -376,7 +325,7 @@ int bench(const std::vector<std::string>& args) {
   bench::result const r = bench::run(s.opt);
   if (progress_shown) std::cerr << "\r\033[K" << std::flush;
   if (s.json) {
-    print_json(s, r);
+    std::cout << bench_json(s.mode, s.opt, r) << std::flush;
   } else {
     print_text(s, r);
   }
@@ -386,7 +335,7 @@ int bench(const std::vector<std::string>& args) {
   }
   // UDP has no connect step: a server that is not there shows as refusals and silence.
   if (s.opt.proto == bench::transport::udp && r.replies_total == 0 && r.errors.refused > 0) {
-    throw error(exit_code::cannot_connect, "no server on " + s.opt.host + ":" + std::to_string(s.opt.port) +
+    throw cli_error(exit_code::cannot_connect, "no server on " + s.opt.host + ":" + std::to_string(s.opt.port) +
                                                " (every datagram was refused)");
   }
   if (r.errors.malformed() > 0) return static_cast<int>(exit_code::malformed_reply);

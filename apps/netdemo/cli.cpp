@@ -33,12 +33,12 @@ void check_address_options(const po::variables_map& vm,
                            const po::positional_options_description& positional) {
   if (vm.count("host") && !is_positional(positional, "host") &&
       vm["host"].as<std::string>().empty()) {
-    throw error(exit_code::usage,
+    throw cli_error(exit_code::usage,
                 "--host is empty: give an address or a host name (the default is 127.0.0.1)");
   }
   if (vm.count("unix")) {
     auto const problem = net::unix_path_problem(vm["unix"].as<std::string>());
-    if (!problem.empty()) throw error(exit_code::usage, "--unix: " + problem);
+    if (!problem.empty()) throw cli_error(exit_code::usage, "--unix: " + problem);
   }
 }
 
@@ -64,7 +64,7 @@ bool parse(const command_info& info, const std::vector<std::string>& args,
     }
     po::notify(vm);
   } catch (const po::error& e) {
-    throw error(exit_code::usage, e.what());
+    throw cli_error(exit_code::usage, e.what());
   }
   check_address_options(vm, positional);
   return true;
@@ -72,7 +72,7 @@ bool parse(const command_info& info, const std::vector<std::string>& args,
 
 std::chrono::milliseconds parse_duration(const std::string& text, const std::string& option) {
   auto bad = [&] {
-    return error(exit_code::usage, "invalid duration '" + text + "' for --" + option +
+    return cli_error(exit_code::usage, "invalid duration '" + text + "' for --" + option +
                                        " (examples: 300, 2.5s, 100ms)");
   };
   std::size_t used = 0;
@@ -97,7 +97,7 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
 
 std::uint16_t parse_port(int value) {
   if (value < 0 || value > 65535) {
-    throw error(exit_code::usage, "port " + std::to_string(value) + " is out of range (0-65535)");
+    throw cli_error(exit_code::usage, "port " + std::to_string(value) + " is out of range (0-65535)");
   }
   return static_cast<std::uint16_t>(value);
 }
@@ -164,24 +164,30 @@ void print_log_line(const std::string& line) {
   std::fflush(stdout);
 }
 
+namespace {
+
+/// The one line of a failure on stderr (with a hint after a usage error); its exit code.
+int report(const std::string& command, const char* what, exit_code code) {
+  std::cerr << "netdemo " << command << ": " << what << '\n';
+  if (code == exit_code::usage) std::cerr << "Try 'netdemo " << command << " --help'.\n";
+  return static_cast<int>(code);
+}
+
+}  // namespace
+
 int guarded(const std::string& command, const std::function<int()>& body) {
   try {
     int const code = body();
     // Output that could not be written (a full disk, a closed pipe) is a failure too.
     std::cout.flush();
     if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
-      throw error(exit_code::write_error, "cannot write the output");
+      throw cli_error(exit_code::write_error, "cannot write the output");
     }
     return code;
-  } catch (const error& e) {
-    std::cerr << "netdemo " << command << ": " << e.what() << '\n';
-    if (e.code() == exit_code::usage) {
-      std::cerr << "Try 'netdemo " << command << " --help'.\n";
-    }
-    return static_cast<int>(e.code());
+  } catch (const cli_error& e) {
+    return report(command, e.what(), e.code());
   } catch (const std::system_error& e) {
-    std::cerr << "netdemo " << command << ": " << e.what() << '\n';
-    return static_cast<int>(exit_code::failure);
+    return report(command, e.what(), to_exit_code(e.code()));
   } catch (const std::exception& e) {
     std::cerr << "netdemo " << command << ": " << e.what() << '\n';
     return static_cast<int>(exit_code::failure);

@@ -9,7 +9,8 @@
 
 #include <boost/program_options.hpp>
 
-#include "netdemo/exit_codes.hpp"
+#include "exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 #include "netdemo/net/log.hpp"
 
 namespace netdemo::cli {

@@ -83,13 +83,13 @@ client_settings read_client_settings(const po::variables_map& vm, bool stream) {
   client_settings s;
   s.host = vm["host"].as<std::string>();
   s.port = parse_port(vm["port"].as<int>());
-  if (s.port == 0 && !vm.count("unix")) throw error(exit_code::usage, "--port 0 cannot be connected to");
+  if (s.port == 0 && !vm.count("unix")) throw cli_error(exit_code::usage, "--port 0 cannot be connected to");
   if (vm.count("unix")) s.unix_path = vm["unix"].as<std::string>();
   if (vm.count("message")) s.messages = vm["message"].as<std::vector<std::string>>();
   auto const eol = vm["eol"].as<std::string>();
   if (eol == "lf") s.eol = "\n";
   else if (eol == "crlf") s.eol = "\r\n";
-  else if (eol != "none") throw error(exit_code::usage, "--eol must be none, lf or crlf");
+  else if (eol != "none") throw cli_error(exit_code::usage, "--eol must be none, lf or crlf");
   s.timeout = parse_duration(vm["timeout"].as<std::string>(), "timeout");
   if (stream) {
     s.connect_timeout = parse_duration(vm["connect-timeout"].as<std::string>(), "connect-timeout");
@@ -99,21 +99,21 @@ client_settings read_client_settings(const po::variables_map& vm, bool stream) {
     if (vm.count("cacert")) s.trust.ca_file = vm["cacert"].as<std::string>();
     s.trust.insecure = vm.count("insecure") > 0;
     if (!s.tls && (vm.count("cacert") || s.trust.insecure)) {
-      throw error(exit_code::usage, std::string(vm.count("cacert") ? "--cacert" : "--insecure") + " needs --tls");
+      throw cli_error(exit_code::usage, std::string(vm.count("cacert") ? "--cacert" : "--insecure") + " needs --tls");
     }
-    if (s.tls && !s.unix_path.empty()) throw error(exit_code::usage, "--tls applies to TCP, not to --unix");
+    if (s.tls && !s.unix_path.empty()) throw cli_error(exit_code::usage, "--tls applies to TCP, not to --unix");
     for (const auto& m : s.messages) {
       if (m.empty() && s.eol.empty()) {
-        throw error(exit_code::usage,
+        throw cli_error(exit_code::usage,
                     "an empty MESSAGE is zero bytes as a bare word: nothing to send, and no reply "
                     "would come (--eol lf sends it as an empty line)");
       }
     }
   } else {
     s.retries = vm["retries"].as<int>();
-    if (s.retries < 0) throw error(exit_code::usage, "--retries must be 0 or more");
+    if (s.retries < 0) throw cli_error(exit_code::usage, "--retries must be 0 or more");
   }
-  if (s.timeout.count() == 0) throw error(exit_code::usage, "--timeout must be above 0");
+  if (s.timeout.count() == 0) throw cli_error(exit_code::usage, "--timeout must be above 0");
   return s;
 }
 
@@ -153,7 +153,7 @@ class stdin_lines {
                                                    asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted) throw boost::system::system_error(ec);
     if (ec && ec != asio::error::eof) {
-      throw error(exit_code::failure, "cannot read standard input: " + ec.message());
+      throw cli_error(exit_code::failure, "cannot read standard input: " + ec.message());
     }
     if (ec && buf_.empty()) co_return std::nullopt;
     if (ec) n = buf_.size();  // a last line without LF
@@ -290,20 +290,20 @@ asio::awaitable<int> stream_session(Client client, client_settings s, asio::io_c
   if (s.greeting_wait.count() > 0) {
     auto g = co_await client.read_reply(s.greeting_wait, s.pause, reply_framing::pause);
     print_reply(g);
-    if (g.eof) throw error(exit_code::failure, "the server closed the connection at once");
+    if (g.eof) throw cli_error(exit_code::failure, "the server closed the connection at once");
   }
   if (s.messages.empty()) co_return co_await interactive(client, s, ioc);
   for (std::size_t i = 0; i < s.messages.size(); ++i) {
     co_await client.send(s.messages[i] + s.eol);
     auto r = co_await client.read_reply(s.timeout, s.pause, framing);
     if (r.timed_out) {
-      throw error(exit_code::timeout, "no reply to '" + s.messages[i] + "' within " +
+      throw cli_error(exit_code::timeout, "no reply to '" + s.messages[i] + "' within " +
                                           duration_text(s.timeout));
     }
     print_reply(r);
     if (r.eof) {
       if (i + 1 < s.messages.size()) {
-        throw error(exit_code::failure, "the server closed the connection after '" +
+        throw cli_error(exit_code::failure, "the server closed the connection after '" +
                                             s.messages[i] + "'");
       }
       co_return 0;

@@ -41,7 +41,7 @@ void write_all(int fd, std::string_view data, const std::string& what) {
     ssize_t const n = ::write(fd, data.data(), data.size());
     if (n < 0) {
       if (errno == EINTR) continue;
-      throw error(exit_code::write_error, "cannot write to " + what + ": " + std::strerror(errno));
+      throw cli_error(exit_code::write_error, "cannot write to " + what + ": " + std::strerror(errno));
     }
     data.remove_prefix(static_cast<std::size_t>(n));
   }
@@ -93,7 +93,7 @@ class body_output {
     if (!no_clobber_) {
       fd_ = ::open(name_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
       if (fd_ < 0) {
-        throw error(exit_code::write_error, "cannot create '" + name_ + "': " + std::strerror(errno));
+        throw cli_error(exit_code::write_error, "cannot create '" + name_ + "': " + std::strerror(errno));
       }
       return;
     }
@@ -108,11 +108,11 @@ class body_output {
         return;
       }
       if (errno != EEXIST) {
-        throw error(exit_code::write_error,
+        throw cli_error(exit_code::write_error,
                     "cannot create '" + candidate + "': " + std::strerror(errno));
       }
     }
-    throw error(exit_code::write_error, "too many files named '" + base + "[.N]' already exist");
+    throw cli_error(exit_code::write_error, "too many files named '" + base + "[.N]' already exist");
   }
 
   void write(std::string_view data) {
@@ -128,7 +128,7 @@ class body_output {
     if (fd_ > STDERR_FILENO) {
       int const fd = std::exchange(fd_, -1);
       if (::close(fd) != 0) {
-        throw error(exit_code::write_error, "cannot write to '" + name_ + "': " + std::strerror(errno));
+        throw cli_error(exit_code::write_error, "cannot write to '" + name_ + "': " + std::strerror(errno));
       }
     }
   }
@@ -211,7 +211,7 @@ std::string shown(std::string_view s) {
 /// --max-filesize: bytes, or with a K, M, G or T suffix (powers of 1024, as curl).
 std::uint64_t parse_size(const std::string& text, const std::string& option) {
   auto const bad = [&] {
-    return error(exit_code::usage, "--" + option + " wants a number of bytes (like 500000, 200K, 3M, 1G), not '" +
+    return cli_error(exit_code::usage, "--" + option + " wants a number of bytes (like 500000, 200K, 3M, 1G), not '" +
                                        text + "'");
   };
   std::size_t i = 0;
@@ -253,7 +253,7 @@ std::string urlencode_data(const std::string& arg) {
 
 std::string read_file(const std::string& name, const std::string& what) {
   std::ifstream in(name, std::ios::binary);
-  if (!in) throw error(exit_code::failure, "cannot read " + what + " '" + name + "': " + std::strerror(errno));
+  if (!in) throw cli_error(exit_code::failure, "cannot read " + what + " '" + name + "': " + std::strerror(errno));
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
@@ -309,7 +309,7 @@ int http_get(const std::vector<std::string>& args) {
   pos.add("url", 1);
   po::variables_map vm;
   if (!parse(info, args, o, pos, vm)) return 0;
-  if (!vm.count("url")) throw error(exit_code::usage, "a URL or host is required");
+  if (!vm.count("url")) throw cli_error(exit_code::usage, "a URL or host is required");
 
   std::string url_text = vm["url"].as<std::string>();
   auto url = http::parse_user_url(url_text);
@@ -327,7 +327,7 @@ int http_get(const std::vector<std::string>& args) {
     }
   }
   bool const get = vm["get"].as<bool>();
-  if (head && have_data && !get) throw error(exit_code::usage, "-I cannot send data (-d); add -G to put it in the URL");
+  if (head && have_data && !get) throw cli_error(exit_code::usage, "-I cannot send data (-d); add -G to put it in the URL");
   if (get && have_data) {
     std::string with_query = url.url;
     with_query.push_back(url.target.find('?') == std::string::npos ? '?' : '&');
@@ -349,23 +349,23 @@ int http_get(const std::vector<std::string>& args) {
   }
   if (vm.count("request")) {
     req.method = vm["request"].as<std::string>();
-    if (!is_token(req.method)) throw error(exit_code::usage, "-X wants an HTTP method, not '" + req.method + "'");
+    if (!is_token(req.method)) throw cli_error(exit_code::usage, "-X wants an HTTP method, not '" + req.method + "'");
   }
   if (vm.count("user")) {
     req.basic_auth = vm["user"].as<std::string>();
     if (req.basic_auth.find(':') == std::string::npos) {
-      throw error(exit_code::usage, "-u wants 'user:password'");
+      throw cli_error(exit_code::usage, "-u wants 'user:password'");
     }
   }
   http::cookie_jar jar;
   if (vm.count("cookie")) {
     for (const auto& b : vm["cookie"].as<std::vector<std::string>>()) {
       if (has_control(b)) {
-        throw error(exit_code::usage, "-b '" + shown(b) + "' has a control character (CR, LF, ...)");
+        throw cli_error(exit_code::usage, "-b '" + shown(b) + "' has a control character (CR, LF, ...)");
       }
       if (b.find('=') != std::string::npos) {
         if (jar.add_pairs(b, url.host) > 0) {
-          throw error(exit_code::usage, "-b '" + shown(b) +
+          throw cli_error(exit_code::usage, "-b '" + shown(b) +
                                             "' has a cookie with a tab inside, or over " +
                                             std::to_string(http::cookie_jar::max_name_value) + " bytes");
         }
@@ -379,20 +379,20 @@ int http_get(const std::vector<std::string>& args) {
   if (vm.count("user-agent")) {
     req.user_agent = vm["user-agent"].as<std::string>();
     if (has_control(req.user_agent)) {
-      throw error(exit_code::usage, "-A '" + shown(req.user_agent) + "' has a control character (CR, LF, ...)");
+      throw cli_error(exit_code::usage, "-A '" + shown(req.user_agent) + "' has a control character (CR, LF, ...)");
     }
   }
   if (vm.count("header")) {
     for (const auto& h : vm["header"].as<std::vector<std::string>>()) {
       auto const colon = h.find(':');
       if (colon == std::string::npos || colon == 0) {
-        throw error(exit_code::usage, "--header wants 'Name: value', not '" + shown(h) + "'");
+        throw cli_error(exit_code::usage, "--header wants 'Name: value', not '" + shown(h) + "'");
       }
       if (has_control(h)) {
-        throw error(exit_code::usage, "-H '" + shown(h) + "' has a control character (CR, LF, ...)");
+        throw cli_error(exit_code::usage, "-H '" + shown(h) + "' has a control character (CR, LF, ...)");
       }
       if (!is_token(std::string_view(h).substr(0, colon))) {
-        throw error(exit_code::usage, "-H '" + shown(h) + "': '" + h.substr(0, colon) +
+        throw cli_error(exit_code::usage, "-H '" + shown(h) + "': '" + h.substr(0, colon) +
                                           "' is not a header name (a token: letters, digits, !#$%&'*+-.^_`|~)");
       }
       std::string value = h.substr(colon + 1);
@@ -403,15 +403,15 @@ int http_get(const std::vector<std::string>& args) {
     }
   }
   req.max_redirects = vm["max-redirs"].as<int>();
-  if (req.max_redirects < 0) throw error(exit_code::usage, "--max-redirs must be 0 or more");
+  if (req.max_redirects < 0) throw cli_error(exit_code::usage, "--max-redirs must be 0 or more");
   req.follow_redirects = !vm["no-follow"].as<bool>();
   req.fail_on_error = vm["fail"].as<bool>();
   req.fail_after_body = vm["fail-with-body"].as<bool>();
   if (req.fail_on_error && req.fail_after_body) {
-    throw error(exit_code::usage, "--fail and --fail-with-body exclude each other");
+    throw cli_error(exit_code::usage, "--fail and --fail-with-body exclude each other");
   }
   if (vm["ipv4"].as<bool>() && vm["ipv6"].as<bool>()) {
-    throw error(exit_code::usage, "-4 and -6 exclude each other");
+    throw cli_error(exit_code::usage, "-4 and -6 exclude each other");
   }
   req.ip_version = vm["ipv4"].as<bool>() ? 4 : vm["ipv6"].as<bool>() ? 6 : 0;
   req.connect_timeout = parse_duration(vm["connect-timeout"].as<std::string>(), "connect-timeout");
@@ -515,14 +515,14 @@ int http_get(const std::vector<std::string>& args) {
   });
   ioc.run();
   if (meter) draw(meter->finish(progress_bytes, std::chrono::steady_clock::now()));
-  if (interrupted) failure = std::make_exception_ptr(error(exit_code::interrupted, "interrupted"));
+  if (interrupted) failure = std::make_exception_ptr(cli_error(exit_code::interrupted, "interrupted"));
   if (vm.count("cookie-jar")) {
     std::string const name = vm["cookie-jar"].as<std::string>();
     std::ofstream jar_out(name, std::ios::binary | std::ios::trunc);
     jar_out << jar.to_netscape(static_cast<std::int64_t>(std::time(nullptr)));
     jar_out.close();
     if (!jar_out && !failure) {
-      throw error(exit_code::write_error, "cannot write the cookie jar '" + name + "'");
+      throw cli_error(exit_code::write_error, "cannot write the cookie jar '" + name + "'");
     }
   }
   if (failure) {
@@ -530,7 +530,7 @@ int http_get(const std::vector<std::string>& args) {
     try {
       std::rethrow_exception(failure);
     } catch (const error& e) {
-      if (e.code() == exit_code::http_error && req_fail_after_body) {
+      if (e.code() == errc::http_status && req_fail_after_body) {
         out.finish();
         if (!out.is_stdout() && !silent && !out.name().empty()) {
           std::cerr << "Saved " << out.bytes() << " bytes to '" << out.name() << "'\n";

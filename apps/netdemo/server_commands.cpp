@@ -60,7 +60,7 @@ std::size_t count_option(const po::variables_map& vm, const char* name, long lon
                          long long max) {
   long long const v = vm[name].as<long long>();
   if (v < min || v > max) {
-    throw error(exit_code::usage, "--" + std::string(name) + " must be between " +
+    throw cli_error(exit_code::usage, "--" + std::string(name) + " must be between " +
                                       std::to_string(min) + " and " + std::to_string(max) +
                                       " (got " + std::to_string(v) + ")");
   }
@@ -125,27 +125,27 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream,
   if (vm.count("unix")) s.unix_path = vm["unix"].as<std::string>();
   s.threads = count_option(vm, "threads", 1, 256);
   if (s.threads > 1 && !s.unix_path.empty()) {
-    throw error(exit_code::usage, "--threads applies to TCP and UDP only (a Unix socket path cannot be shared)");
+    throw cli_error(exit_code::usage, "--threads applies to TCP and UDP only (a Unix socket path cannot be shared)");
   }
   s.role = vm.count("role") ? vm["role"].as<std::string>() : std::string(d.role);
   bool known = false;
   for (auto r : proto::role_names) known = known || r == s.role;
-  if (!known) throw error(exit_code::usage, "unknown role '" + s.role + "' (roles: " + role_list() + ")");
+  if (!known) throw cli_error(exit_code::usage, "unknown role '" + s.role + "' (roles: " + role_list() + ")");
   if (stream) {
     s.limits.max_connections = count_option(vm, "max-conns", 1, 10'000'000);
     s.limits.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>(), "idle-timeout");
-    s.limits.max_line = count_option(vm, "max-line", 1, 1LL << 30);
+    s.role_settings.max_line = count_option(vm, "max-line", 1, 1LL << 30);
     s.limits.max_unsent = count_option(vm, "max-unsent", 1, 1LL << 30);
     s.limits.evict_idle = parse_duration(vm["evict-idle"].as<std::string>(), "evict-idle");
     s.limits.pause = parse_duration(vm["pause"].as<std::string>(), "pause");
     s.grace = parse_duration(vm["grace"].as<std::string>(), "grace");
-    if (s.limits.idle_timeout.count() == 0) throw error(exit_code::usage, "--idle-timeout must be above 0");
+    if (s.limits.idle_timeout.count() == 0) throw cli_error(exit_code::usage, "--idle-timeout must be above 0");
     if (vm.count("tls-cert")) s.tls_cert = vm["tls-cert"].as<std::string>();
     if (vm.count("tls-key")) s.tls_key = vm["tls-key"].as<std::string>();
     if (s.tls_cert.empty() != s.tls_key.empty()) {
-      throw error(exit_code::usage, s.tls_cert.empty() ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key");
+      throw cli_error(exit_code::usage, s.tls_cert.empty() ? "--tls-key needs --tls-cert" : "--tls-cert needs --tls-key");
     }
-    if (!s.tls_cert.empty() && !s.unix_path.empty()) throw error(exit_code::usage, "TLS is served over TCP, not --unix");
+    if (!s.tls_cert.empty() && !s.unix_path.empty()) throw cli_error(exit_code::usage, "TLS is served over TCP, not --unix");
   } else {
     s.limits.max_datagram = count_option(vm, "max-datagram", 1, 16 * 1024 * 1024);
     s.grace = datagram_grace;
@@ -153,16 +153,15 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream,
   // An option for another role is a mistake worth saying, not something to ignore.
   auto only_for = [&](const char* option, std::string_view role) {
     if (vm.count(option) && !vm[option].defaulted() && s.role != role) {
-      throw error(exit_code::usage, "--" + std::string(option) + " applies to the " +
+      throw cli_error(exit_code::usage, "--" + std::string(option) + " applies to the " +
                                         std::string(role) + " role only");
     }
   };
   only_for("format", "timestamp");
   only_for("root", "command");
-  s.role_settings.max_line = s.limits.max_line;
   auto const format =
       proto::parse_time_format(vm.count("format") ? vm["format"].as<std::string>() : "ctime");
-  if (!format) throw error(exit_code::usage, "--format must be ctime or iso8601");
+  if (!format) throw cli_error(exit_code::usage, "--format must be ctime or iso8601");
   s.role_settings.time = *format;
   if (s.role == "command") {
     s.role_settings.commands = std::make_shared<const proto::command_config>(vm["root"].as<std::string>());
@@ -192,7 +191,7 @@ int run_servers(std::vector<std::unique_ptr<asio::io_context>>& iocs,
         end.signals > 1 ? "a second signal"
                         : std::string(stream ? "still open" : "still waiting to be sent") +
                               " when the grace of " + duration_text(grace) + " ran out";
-    throw error(exit_code::failure, "the stop cut off " + std::to_string(aborted) +
+    throw cli_error(exit_code::failure, "the stop cut off " + std::to_string(aborted) +
                                         (stream ? " session(s) (" : " reply(ies) (") + cause + ")");
   }
   return end.first_signal == SIGINT ? static_cast<int>(exit_code::interrupted) : 0;
@@ -228,7 +227,7 @@ net::tls_context server_tls_context(const server_settings& s) {
   try {
     return net::tls_context::server(s.tls_cert, s.tls_key);
   } catch (const std::system_error& e) {
-    throw error(exit_code::failure, e.what());
+    throw cli_error(exit_code::failure, e.what());
   }
 }
 

@@ -72,19 +72,19 @@ int resolve(const std::vector<std::string>& args) {
   bool const canonical = vm["canonical"].as<bool>();
   std::string const host = optional_value(vm, "host");
   std::string const service = optional_value(vm, "service");
-  if (v4 && v6) throw error(exit_code::usage, "-4 and -6 exclude each other");
+  if (v4 && v6) throw cli_error(exit_code::usage, "-4 and -6 exclude each other");
 
   if (vm.count("reverse")) {
     if (vm.count("host") || vm.count("service")) {
-      throw error(exit_code::usage, "--reverse takes one address and no HOST or SERVICE");
+      throw cli_error(exit_code::usage, "--reverse takes one address and no HOST or SERVICE");
     }
     if (v4 || v6 || canonical) {
-      throw error(exit_code::usage, "-4, -6 and --canonical do not apply to --reverse");
+      throw cli_error(exit_code::usage, "-4, -6 and --canonical do not apply to --reverse");
     }
     std::cout << net::reverse_lookup(vm["reverse"].as<std::string>()) << '\n';
     return 0;
   }
-  if (!vm.count("host")) throw error(exit_code::usage, "missing HOST (or --reverse ADDR)");
+  if (!vm.count("host")) throw cli_error(exit_code::usage, "missing HOST (or --reverse ADDR)");
 
   auto const family = v4 ? net::family_filter::v4 : v6 ? net::family_filter::v6 : net::family_filter::any;
   auto const result = net::lookup(host, service, family, canonical);

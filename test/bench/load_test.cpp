@@ -361,7 +361,7 @@ TEST_CASE("bench: nobody listening", "[bench][load]") {
     run(o);
     FAIL("run() should have thrown");
   } catch (const netdemo::error& e) {
-    CHECK(e.code() == netdemo::exit_code::cannot_connect);
+    CHECK(e.code() == netdemo::errc::cannot_connect);
     CHECK_THAT(std::string(e.what()), Catch::Contains("cannot connect"));
   }
   // UDP: every datagram is refused.
@@ -421,6 +421,6 @@ TEST_CASE("bench: impossible options are usage errors", "[bench][load]") {
     run(o);
     FAIL("run() should have thrown");
   } catch (const netdemo::error& e) {
-    CHECK(e.code() == netdemo::exit_code::usage);
+    CHECK(e.code() == netdemo::errc::invalid_argument);
   }
 }

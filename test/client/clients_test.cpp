@@ -3,15 +3,18 @@
 
 #include <sys/socket.h>
 
+#include <thread>
+
 #include <catch2/catch.hpp>
 
 #include "netdemo/net/endpoints.hpp"
+#include "netdemo/net/lookup.hpp"
 #include "netdemo/net/stream_server.hpp"
 #include "netdemo/proto/roles.hpp"
 #include "support.hpp"
 
 using namespace test_support;
-using netdemo::exit_code;
+using netdemo::errc;
 using netdemo::client::reply_framing;
 using tcp = asio::ip::tcp;
 using udp = asio::ip::udp;
@@ -20,18 +23,18 @@ namespace {
 
 // Runs `body` alone on a fresh io_context with a hard limit; returns its exit code
 // (0 when it finished without a netdemo::error).
-exit_code run_alone(std::function<asio::awaitable<void>()> body, std::chrono::milliseconds limit = 10s) {
+std::error_code run_alone(std::function<asio::awaitable<void>()> body, std::chrono::milliseconds limit = 10s) {
   asio::io_context ioc;
-  std::optional<exit_code> code;
+  std::optional<std::error_code> code;
   std::exception_ptr other;
   asio::co_spawn(ioc, body(), [&](std::exception_ptr e) {
     if (!e) {
-      code = exit_code::ok;
+      code = std::error_code();
       return;
     }
     try {
       std::rethrow_exception(e);
-    } catch (const netdemo::error& x) {
+    } catch (const std::system_error& x) {
       code = x.code();
     } catch (...) {
       other = std::current_exception();
@@ -81,7 +84,7 @@ TEST_CASE("stream client: a closed port is exit 7", "[client]") {
   }
   CHECK(run_alone([port]() -> asio::awaitable<void> {
           co_await netdemo::client::connect_tcp("127.0.0.1", port, 2s);
-        }) == exit_code::cannot_connect);
+        }) == errc::cannot_connect);
 }
 
 TEST_CASE("stream client: a server that never accepts is a connect timeout (28)", "[client]") {
@@ -104,9 +107,9 @@ TEST_CASE("stream client: a server that never accepts is a connect timeout (28)"
     auto c = co_await netdemo::client::connect_tcp("127.0.0.1", port, 300ms);
     // Connected after all (the kernel had room): then no greeting ever comes.
     auto r = co_await c.read_reply(300ms, 10ms, reply_framing::pause);
-    if (r.timed_out) throw netdemo::error(exit_code::timeout, "no reply");
+    if (r.timed_out) throw netdemo::error(errc::timeout, "no reply");
   });
-  CHECK(code == exit_code::timeout);
+  CHECK(code == errc::timeout);
   CHECK(std::chrono::steady_clock::now() - start < 5s);
 }
 
@@ -118,7 +121,7 @@ TEST_CASE("datagram client: no reply is a timeout after every retry (28)", "[cli
   CHECK(run_alone([port]() -> asio::awaitable<void> {
           auto c = co_await netdemo::client::connect_udp("127.0.0.1", port);
           co_await c.request("anyone?", 100ms, 2);
-        }) == exit_code::timeout);
+        }) == errc::timeout);
   auto const took = std::chrono::steady_clock::now() - start;
   CHECK(took >= 280ms);  // three attempts of 100 ms
   CHECK(took < 3s);
@@ -144,7 +147,7 @@ TEST_CASE("datagram client: a closed port is reported as refused (7)", "[client]
   CHECK(run_alone([port]() -> asio::awaitable<void> {
           auto c = co_await netdemo::client::connect_udp("127.0.0.1", port);
           co_await c.request("hello?", 1s, 1);
-        }) == exit_code::cannot_connect);
+        }) == errc::cannot_connect);
 }
 
 TEST_CASE("datagram client: a lost first datagram is resent and answered", "[client][udp]") {
@@ -175,9 +178,80 @@ TEST_CASE("clients: a Unix path that cannot name a socket is a usage error (2)",
   for (std::string const& path : {too_long, std::string()}) {
     CHECK(run_alone([path]() -> asio::awaitable<void> {
             co_await netdemo::client::connect_unix(path, 1s);
-          }) == exit_code::usage);
+          }) == errc::invalid_argument);
     CHECK(run_alone([path]() -> asio::awaitable<void> {
             co_await netdemo::client::connect_unix_datagram(path);
-          }) == exit_code::usage);
+          }) == errc::invalid_argument);
   }
+}
+
+TEST_CASE("stream client: the connect timeout counts the name lookup too", "[client][lookup]") {
+  asio::io_context ioc;
+  tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto const port = a.local_endpoint().port();
+  // A lookup that cannot finish in time, as a stalled DNS server would be; it would answer
+  // with the listener's address after 3 s.
+  auto const stalled = [](const std::string&, int) {
+    std::this_thread::sleep_for(3s);
+    return netdemo::net::address_list{asio::ip::make_address("127.0.0.1")};
+  };
+  std::string message;
+  auto const start = std::chrono::steady_clock::now();
+  auto const code = run_alone([&]() -> asio::awaitable<void> {
+    try {
+      co_await netdemo::client::connect_tcp("stalled.example", port, 200ms, stalled);
+    } catch (const std::system_error& e) {
+      message = e.what();
+      throw;
+    }
+  });
+  auto const took = std::chrono::steady_clock::now() - start;
+  CHECK(code == errc::timeout);
+  CHECK(took >= 190ms);
+  CHECK(took < 1500ms);
+  CHECK(message == "cannot connect to stalled.example:" + std::to_string(port) + ": no answer within 200 ms");
+}
+
+TEST_CASE("stream client: a lookup function's answer is what it connects to", "[client][lookup]") {
+  asio::io_context ioc;
+  tcp::acceptor a(ioc, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto const port = a.local_endpoint().port();
+  std::string asked;
+  auto const fn = [&asked](const std::string& host, int) {
+    asked = host;
+    return netdemo::net::address_list{asio::ip::make_address("127.0.0.1")};
+  };
+  CHECK(run_alone([&]() -> asio::awaitable<void> {
+          co_await netdemo::client::connect_tcp("anything.example", port, 2s, fn);
+        }) == std::error_code());
+  CHECK(asked == "anything.example");
+}
+
+TEST_CASE("net::async_lookup: literals, the lookup's own error, the deadline", "[client][lookup]") {
+  using netdemo::net::address_list;
+  using netdemo::net::async_lookup;
+  auto const soon = [] { return std::chrono::steady_clock::now() + 2s; };
+  std::optional<address_list> got;
+  CHECK(run_alone([&]() -> asio::awaitable<void> { got = co_await async_lookup("::1", 0, soon()); }) ==
+        std::error_code());
+  REQUIRE(got);
+  CHECK(*got == address_list{asio::ip::make_address("::1")});
+  CHECK(run_alone([&]() -> asio::awaitable<void> { co_await async_lookup("::1", 4, soon()); }) ==
+        errc::cannot_resolve);
+  auto const refuse = [](const std::string& host, int) -> address_list {
+    throw netdemo::error(errc::cannot_resolve, "cannot resolve '" + host + "': no");
+  };
+  CHECK(run_alone([&]() -> asio::awaitable<void> { co_await async_lookup("x.example", 0, soon(), refuse); }) ==
+        errc::cannot_resolve);
+  auto const slow = [](const std::string&, int) {
+    std::this_thread::sleep_for(1s);
+    return address_list{};
+  };
+  got = address_list{};
+  auto const start = std::chrono::steady_clock::now();
+  CHECK(run_alone([&]() -> asio::awaitable<void> {
+          got = co_await async_lookup("slow.example", 0, std::chrono::steady_clock::now() + 50ms, slow);
+        }) == std::error_code());
+  CHECK(!got);
+  CHECK(std::chrono::steady_clock::now() - start < 900ms);
 }

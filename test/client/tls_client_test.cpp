@@ -5,10 +5,11 @@
 
 #include "net/tls_test_support.hpp"
 #include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 #include "support.hpp"
 
 using namespace test_support;
-using netdemo::exit_code;
+using netdemo::errc;
 using netdemo::client::connect_tls;
 using netdemo::client::tls_connect_options;
 using netdemo::net::tls_stream;
@@ -48,10 +49,10 @@ struct tls_echo_server {
 };
 
 /// One connect_tls to the server, the exit code of its failure (ok: it echoed "hi").
-exit_code attempt(const test_pki&, tls_echo_server& server, std::string host, tls_connect_options o,
+std::error_code attempt(const test_pki&, tls_echo_server& server, std::string host, tls_connect_options o,
                   std::string& message, std::chrono::milliseconds timeout = 2s,
                   std::chrono::steady_clock::duration* took = nullptr) {
-  exit_code code = exit_code::ok;
+  std::error_code code;
   auto& io = static_cast<asio::io_context&>(server.acceptor.get_executor().context());
   REQUIRE(run_all(io, server.serve_one(), [&]() -> asio::awaitable<void> {
     auto const t0 = std::chrono::steady_clock::now();
@@ -66,7 +67,7 @@ exit_code attempt(const test_pki&, tls_echo_server& server, std::string host, tl
       auto s = co_await connect_tls(host, server.port(), timeout, o);
       co_await write_all(s, "hi");
       message = co_await read_at_least(s, 2);
-    } catch (const netdemo::error& e) {
+    } catch (const std::system_error& e) {
       code = e.code();
       message = e.what();
     }
@@ -81,9 +82,9 @@ TEST_CASE("connect_tls: the CA file's certificate is accepted, by name and by ad
   asio::io_context ioc;
   tls_echo_server server(ioc, pki.server());
   std::string msg;
-  CHECK(attempt(pki, server, "localhost", {.ca_file = pki.ca_pem}, msg) == exit_code::ok);
+  CHECK(attempt(pki, server, "localhost", {.ca_file = pki.ca_pem}, msg) == std::error_code());
   CHECK(msg == "hi");
-  CHECK(attempt(pki, server, "127.0.0.1", {.ca_file = pki.ca_pem}, msg) == exit_code::ok);
+  CHECK(attempt(pki, server, "127.0.0.1", {.ca_file = pki.ca_pem}, msg) == std::error_code());
   CHECK(msg == "hi");
   CHECK(server.failed == 0);
 }
@@ -93,7 +94,7 @@ TEST_CASE("connect_tls: verifies by default, against the system's CAs (60 with t
   asio::io_context ioc;
   tls_echo_server server(ioc, pki.server());
   std::string msg;
-  CHECK(attempt(pki, server, "localhost", {}, msg) == exit_code::tls_verify);
+  CHECK(attempt(pki, server, "localhost", {}, msg) == errc::tls_verify);
   CHECK(msg == "TLS with localhost:" + std::to_string(server.port()) +
                    ": certificate verify failed: unable to get local issuer certificate "
                    "(unknown CA; use --cacert FILE, or -k to skip the check)");
@@ -105,7 +106,7 @@ TEST_CASE("connect_tls: insecure (-k) accepts a certificate nobody vouches for",
   asio::io_context ioc;
   tls_echo_server server(ioc, netdemo::net::tls_context::server(pki.other_pem, pki.other_key));
   std::string msg;
-  CHECK(attempt(pki, server, "localhost", {.insecure = true}, msg) == exit_code::ok);
+  CHECK(attempt(pki, server, "localhost", {.insecure = true}, msg) == std::error_code());
   CHECK(msg == "hi");
 }
 
@@ -115,14 +116,14 @@ TEST_CASE("connect_tls: a trusted certificate of another host name is refused", 
   // other.pem is for elsewhere.example; the client trusts it, and asks for localhost.
   tls_echo_server server(ioc, netdemo::net::tls_context::server(pki.other_pem, pki.other_key));
   std::string msg;
-  CHECK(attempt(pki, server, "localhost", {.ca_file = pki.other_pem}, msg) == exit_code::tls_verify);
+  CHECK(attempt(pki, server, "localhost", {.ca_file = pki.other_pem}, msg) == errc::tls_verify);
   CHECK(msg.find("certificate verify failed: the certificate does not match the host name 'localhost'") !=
         std::string::npos);
   // The same certificate passes when the name asked for is its own (SNI and check).
   CHECK(attempt(pki, server, "localhost", {.ca_file = pki.other_pem, .server_name = "elsewhere.example"}, msg) ==
-        exit_code::ok);
+        std::error_code());
   // And an address it does not name fails too.
-  CHECK(attempt(pki, server, "127.0.0.1", {.ca_file = pki.other_pem}, msg) == exit_code::tls_verify);
+  CHECK(attempt(pki, server, "127.0.0.1", {.ca_file = pki.other_pem}, msg) == errc::tls_verify);
   CHECK(msg.find("does not match the host name '127.0.0.1'") != std::string::npos);
 }
 
@@ -134,15 +135,15 @@ TEST_CASE("connect_tls: the timeout covers a handshake that never comes (28); a 
   server.handshake = false;
   std::string msg;
   std::chrono::steady_clock::duration took{};
-  CHECK(attempt(pki, server, "localhost", {.ca_file = pki.ca_pem}, msg, 200ms, &took) == exit_code::timeout);
+  CHECK(attempt(pki, server, "localhost", {.ca_file = pki.ca_pem}, msg, 200ms, &took) == errc::timeout);
   CHECK(took >= 200ms);
   CHECK(took < 1500ms);
   CHECK(msg.find("no handshake within") != std::string::npos);
   try {
     netdemo::client::make_client_context({.ca_file = pki.dir.path("missing.pem")});
     FAIL("a missing CA file was accepted");
-  } catch (const netdemo::error& e) {
-    CHECK(e.code() == exit_code::failure);
+  } catch (const std::system_error& e) {
+    CHECK(netdemo::to_exit_code(e.code()) == netdemo::exit_code::failure);
     CHECK(std::string(e.what()) == "cannot read the CA file '" + pki.dir.path("missing.pem") + "': No such file or directory");
   }
 }
@@ -166,7 +167,7 @@ TEST_CASE("connect_tls: a name goes out as SNI, an address does not", "[tls][cli
                       try {
                         co_await connect_tls(host, port, 300ms, o);
                       } catch (const netdemo::error& e) {
-                        CHECK(e.code() == exit_code::timeout);
+                        CHECK(e.code() == errc::timeout);
                       }
                     }()));
     return hello;

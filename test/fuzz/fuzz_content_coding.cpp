@@ -20,7 +20,7 @@
 #include <string>
 
 #include "fuzz_support.hpp"
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 #include "netdemo/http/content_coding.hpp"
 
 using fuzz_support::check;
@@ -62,7 +62,7 @@ result decode(const std::vector<content_coding>& codings, std::string_view body,
     check(d.bytes_out() == r.size, "bytes_out() is not what the sink received");
     r.ok = true;
   } catch (const netdemo::error& e) {
-    check(e.code() == netdemo::exit_code::malformed_reply, "a decoding error that is not exit 8", e.what());
+    check(e.code() == netdemo::errc::malformed_reply, "a decoding error that is not exit 8", e.what());
     r.error = e.what();
   } catch (const too_much&) {
     r.ok = true;
@@ -163,7 +163,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     codings = netdemo::http::parse_content_encoding(encoding);
   } catch (const netdemo::error& e) {
     // More than 5 named codings: refused as a malformed reply (issue 11), never decoded.
-    check(e.code() == netdemo::exit_code::malformed_reply, "too many codings is not exit 8", e.what());
+    check(e.code() == netdemo::errc::malformed_reply, "too many codings is not exit 8", e.what());
     return 0;
   }
   if (!codings) return 0;

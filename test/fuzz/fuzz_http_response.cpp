@@ -17,7 +17,7 @@
 #include <boost/asio.hpp>
 
 #include "fuzz_support.hpp"
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 #include "netdemo/http/client.hpp"
 #include "netdemo/http/cookies.hpp"
 
@@ -129,9 +129,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   check(!other_exception, "the fetch failed with an exception that is not a netdemo::error", other_what);
   if (failed) {
     auto const c = failed->code();
-    using netdemo::exit_code;
-    check(c == exit_code::failure || c == exit_code::malformed_reply || c == exit_code::partial_body ||
-              c == exit_code::http_error,
+    check(c.category() != netdemo::category() || c == netdemo::errc::malformed_reply || c == netdemo::errc::partial_body ||
+              c == netdemo::errc::http_status,
           "the fetch failed with an exit code a response cannot cause", failed->what());
     return 0;
   }

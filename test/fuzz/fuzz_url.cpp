@@ -16,7 +16,7 @@
 #include <string>
 
 #include "fuzz_support.hpp"
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 #include "netdemo/http/url.hpp"
 
 using fuzz_support::check;
@@ -138,7 +138,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     try {
       u = netdemo::http::parse_user_url(all);
     } catch (const netdemo::error& e) {
-      check(e.code() == netdemo::exit_code::usage, "a refused URL is not exit 2", e.what());
+      check(e.code() == netdemo::errc::invalid_argument, "a refused URL is not exit 2", e.what());
       return 0;
     }
     check_well_formed(u, all);
@@ -165,7 +165,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   try {
     u = netdemo::http::resolve_location(base, location);
   } catch (const netdemo::error& e) {
-    check(e.code() == netdemo::exit_code::malformed_reply, "a refused Location is not exit 8", e.what());
+    check(e.code() == netdemo::errc::malformed_reply, "a refused Location is not exit 8", e.what());
     return 0;
   }
   check_well_formed(u, location);

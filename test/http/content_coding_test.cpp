@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "netdemo/proto/error.hpp"
 #include "netdemo/exit_codes.hpp"
 
 namespace {
@@ -55,7 +56,7 @@ decoded decode(std::vector<http::content_coding> codings, const std::string& enc
     for (std::size_t at = 0; at < encoded.size(); at += step) dec.write(std::string_view(encoded).substr(at, step), sink);
     dec.finish();
   } catch (const netdemo::error& e) {
-    d.code = static_cast<int>(e.code());
+    d.code = static_cast<int>(netdemo::to_exit_code(e.code()));
     d.message = e.what();
   }
   return d;

@@ -11,7 +11,7 @@
 #include <boost/asio/ssl.hpp>
 #include <catch2/catch.hpp>
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 #include "netdemo/http/cookies.hpp"
 #include "netdemo/http/url.hpp"
 #include "http_test_support.hpp"

@@ -190,7 +190,7 @@ TEST_CASE("http fetch: a lookup that hangs is abandoned at the connect timeout",
   CHECK(g.body == "ok");
   auto bad = opts("http://unknown.example/");
   bad.resolve = [](const std::string&, std::uint16_t, int) -> std::vector<tcp::endpoint> {
-    throw netdemo::error(netdemo::exit_code::cannot_resolve, "cannot resolve 'unknown.example'");
+    throw netdemo::error(netdemo::errc::cannot_resolve, "cannot resolve 'unknown.example'");
   };
   auto b = run_fetch(ioc, std::move(bad));
   CHECK(b.code == 6);

@@ -12,6 +12,7 @@
 #include <boost/asio/ssl.hpp>
 
 #include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 #include "netdemo/http/client.hpp"
 #include "support.hpp"
 
@@ -156,7 +157,7 @@ inline std::string target_of(const std::string& head) {
 /// What a fetch ended with.
 struct outcome {
   std::optional<http::response> resp;
-  int code = 0;              ///< exit code of the netdemo::error, 0 on success
+  int code = 0;              ///< the program's exit code for the failure, 0 on success
   std::string message;
   std::string body;
   std::size_t biggest_chunk = 0;
@@ -183,8 +184,8 @@ inline outcome run_fetch(asio::io_context& ioc, http::request_options o,
     }
     try {
       std::rethrow_exception(e);
-    } catch (const netdemo::error& x) {
-      out.code = static_cast<int>(x.code());
+    } catch (const std::system_error& x) {
+      out.code = static_cast<int>(netdemo::to_exit_code(x.code()));
       out.message = x.what();
     } catch (const std::exception& x) {
       out.code = -1;

@@ -7,6 +7,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "netdemo/proto/error.hpp"
 #include "netdemo/exit_codes.hpp"
 
 namespace http = netdemo::http;
@@ -19,7 +20,7 @@ int user_code(const std::string& text) {
     (void)http::parse_user_url(text);
     return 0;
   } catch (const netdemo::error& e) {
-    return static_cast<int>(e.code());
+    return static_cast<int>(netdemo::to_exit_code(e.code()));
   }
 }
 
@@ -30,7 +31,7 @@ int location_code(const std::string& location) {
     (void)http::resolve_location(base, location);
     return 0;
   } catch (const netdemo::error& e) {
-    return static_cast<int>(e.code());
+    return static_cast<int>(netdemo::to_exit_code(e.code()));
   }
 }
 

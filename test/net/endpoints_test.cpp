@@ -1,6 +1,6 @@
 #include "netdemo/net/endpoints.hpp"
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 
 #include <sys/stat.h>
 
@@ -163,7 +163,7 @@ TEST_CASE("a name that does not resolve is exit code 6", "[endpoints]") {
     netdemo::net::open_tcp_listeners(ioc.get_executor(), "nosuch.invalid", 0);
     FAIL("resolved nosuch.invalid");
   } catch (const netdemo::error& e) {
-    CHECK(e.code() == netdemo::exit_code::cannot_resolve);
+    CHECK(e.code() == netdemo::errc::cannot_resolve);
     CHECK(std::string(e.what()).find("cannot resolve 'nosuch.invalid'") != std::string::npos);
   }
 }
@@ -186,7 +186,7 @@ TEST_CASE("a Unix path that cannot name a socket is a usage error naming the lim
       open();
     } catch (const netdemo::error& e) {
       CHECK(std::string(e.what()).find("the limit is 107") != std::string::npos);
-      return e.code() == netdemo::exit_code::usage;
+      return e.code() == netdemo::errc::invalid_argument;
     }
     return false;
   };

@@ -119,8 +119,8 @@ TEST_CASE("a line over max_line: too_long (the refusal event carries no reason)"
   asio::io_context ioc;
   close_log log;
   auto limits = fast_limits();
-  limits.max_line = 16;
-  auto server = server_for(ioc, hello_handler({}, limits.max_line), limits, log);
+
+  auto server = server_for(ioc, hello_handler({}, 16), limits, log);
   run_with_server(ioc, server, [&]() -> asio::awaitable<void> {
     auto s = co_await connect_to(server.local_endpoints().front());
     co_await write_all(s, std::string(100, 'x') + "\n");

@@ -85,7 +85,7 @@ TEST_CASE("one write of 21,845 'ls' that is never read: another client is answer
   event_log log;
   using handler = text_stream_handler<command_protocol>;
   auto limits = fast_limits();
-  auto server = tcp_server(ioc, handler({commands}, limits.max_line), limits, log);
+  auto server = tcp_server(ioc, handler({commands}, netdemo::proto::role_settings{}.max_line), limits, log);
   clock_type::duration waited{};
   std::string reply;
   std::size_t held = 0;
@@ -133,13 +133,13 @@ TEST_CASE("peers that never read hold at most the mark plus one reply each",
     held = server.held_bytes();
   };
   {
-    auto server = tcp_server(ioc, hello_handler({}, limits.max_line), limits, log);
+    auto server = tcp_server(ioc, hello_handler({}, netdemo::proto::role_settings{}.max_line), limits, log);
     run_with_server(ioc, server, never_read(server, held_hello), 30s);
   }
   ioc.restart();
   {
     using handler = text_stream_handler<timestamp_protocol>;
-    auto server = tcp_server(ioc, handler({}, limits.max_line), limits, log);
+    auto server = tcp_server(ioc, handler({}, netdemo::proto::role_settings{}.max_line), limits, log);
     run_with_server(ioc, server, never_read(server, held_stamp), 30s);
   }
   INFO("hello: " << held_hello / peers << " B per peer; timestamp: " << held_stamp / peers);

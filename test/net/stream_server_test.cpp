@@ -154,8 +154,8 @@ TEST_CASE("a line over --max-line gets an error line and the connection closes",
   asio::io_context ioc;
   event_log log;
   auto limits = fast_limits();
-  limits.max_line = 16;
-  auto server = tcp_server(ioc, hello_handler({}, limits.max_line), limits, log);
+  std::size_t const max_line = 16;
+  auto server = tcp_server(ioc, hello_handler({}, max_line), limits, log);
   std::string got;
   run_with_server(ioc, server, [&]() -> asio::awaitable<void> {
     auto s = co_await connect_to(server.local_endpoints().front());

@@ -188,8 +188,8 @@ TEST_CASE("TLS server: max_connections refuses without a line; a line limit is a
   auto limits = fast_limits();
   limits.max_connections = 1;
   limits.evict_idle = 0ms;
-  limits.max_line = 16;
-  auto server = server_for(ioc, hello_handler({}, limits.max_line), limits, log);
+
+  auto server = server_for(ioc, hello_handler({}, 16), limits, log);
   std::string refused_got = "x", first_got;
   run_with_server(ioc, server, [&]() -> asio::awaitable<void> {
     auto const ep = server.local_endpoints().front();

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <regex>
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 #include "support.hpp"
 
 using namespace netdemo::proto;

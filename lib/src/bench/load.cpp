@@ -6,6 +6,7 @@
 #include <array>
 #include <exception>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -20,8 +21,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 #include "netdemo/net/endpoints.hpp"
+#include "netdemo/net/lookup.hpp"
 #include "netdemo/net/tls_stream.hpp"
 #include "netdemo/net/would_block.hpp"
 #include "netdemo/proto/text.hpp"
@@ -727,7 +729,7 @@ void raise_descriptor_limit(std::size_t connections) {
 }
 
 void validate(const options& o) {
-  auto bad = [](const std::string& what) { return error(exit_code::usage, what); };
+  auto bad = [](const std::string& what) { return error(errc::invalid_argument, what); };
   if (o.connections == 0) throw bad("at least one connection is needed");
   if (o.pipeline == 0) throw bad("the pipeline depth must be at least 1");
   if (o.threads == 0) throw bad("at least one thread is needed");
@@ -750,26 +752,29 @@ std::string host_port(const std::string& host, std::uint16_t port) {
   return s;
 }
 
+/// The server's addresses, looked up once before the workers start, within `timeout`.
 void resolve(shared_state& s) {
-  asio::io_context ioc;
-  boost::system::error_code ec;
   const options& o = s.opt;
-  if (o.proto == transport::tcp) {
-    tcp::resolver r(ioc);
-    auto const results = r.resolve(o.host, std::to_string(o.port), tcp::resolver::numeric_service, ec);
-    if (!ec) {
-      for (const auto& e : results) s.tcp_endpoints.push_back(e.endpoint());
-    }
-  } else {
-    udp::resolver r(ioc);
-    auto const results = r.resolve(o.host, std::to_string(o.port), udp::resolver::numeric_service, ec);
-    if (!ec) {
-      for (const auto& e : results) s.udp_endpoints.push_back(e.endpoint());
-    }
+  asio::io_context ioc;
+  std::optional<net::address_list> found;
+  std::exception_ptr failure;
+  asio::co_spawn(ioc, net::async_lookup(o.host, 0, std::chrono::steady_clock::now() + o.timeout),
+                 [&](std::exception_ptr e, std::optional<net::address_list> r) {
+                   failure = e;
+                   found = std::move(r);
+                 });
+  ioc.run();
+  if (failure) std::rethrow_exception(failure);
+  if (!found) {
+    throw error(errc::timeout, "cannot resolve '" + o.host + "': no answer within " +
+                                   duration_text(o.timeout));
   }
-  if (ec || (s.tcp_endpoints.empty() && s.udp_endpoints.empty())) {
-    throw error(exit_code::cannot_resolve, "cannot resolve '" + o.host + "': " +
-                                               (ec ? ec.message() : std::string("no address")));
+  for (const auto& a : *found) {
+    if (o.proto == transport::tcp) {
+      s.tcp_endpoints.emplace_back(a, o.port);
+    } else {
+      s.udp_endpoints.emplace_back(a, o.port);
+    }
   }
 }
 
@@ -922,7 +927,7 @@ result run(const options& opt) {
   for (auto& w : workers) {
     if (first.empty()) first = w->first_error();
   }
-  if (coord.start_failed()) throw error(exit_code::cannot_connect, first);
+  if (coord.start_failed()) throw error(errc::cannot_connect, first);
 
   for (auto& w : workers) {
     const counters& s = w->stats();

@@ -1,6 +1,7 @@
 #include "netdemo/client/datagram_client.hpp"
 #include "netdemo/client/stream_client.hpp"
 #include "netdemo/net/endpoints.hpp"
+#include "netdemo/net/lookup.hpp"
 #include "netdemo/proto/text.hpp"
 
 #include <sys/socket.h>
@@ -25,14 +26,19 @@ std::string host_port(const std::string& host, std::uint16_t port) {
 }  // namespace
 
 asio::awaitable<stream_client<asio::ip::tcp>> connect_tcp(std::string host, std::uint16_t port,
-                                                          std::chrono::milliseconds timeout) {
+                                                          std::chrono::milliseconds timeout,
+                                                          net::lookup_function lookup) {
   using asio::ip::tcp;
   auto ex = co_await asio::this_coro::executor;
-  tcp::resolver resolver(ex);
-  auto [rec, endpoints] = co_await resolver.async_resolve(
-      host, std::to_string(port), tcp::resolver::numeric_service,
-      asio::as_tuple(asio::use_awaitable));
-  if (rec) throw error(exit_code::cannot_resolve, "cannot resolve '" + host + "': " + rec.message());
+  auto const deadline = std::chrono::steady_clock::now() + timeout;
+  auto const timed_out = [&] {
+    return error(errc::timeout, "cannot connect to " + host_port(host, port) + ": no answer within " +
+                                    duration_text(timeout));
+  };
+  auto const found = co_await net::async_lookup(host, 0, deadline, std::move(lookup));
+  if (!found) throw timed_out();
+  std::vector<tcp::endpoint> endpoints;
+  for (const auto& a : *found) endpoints.emplace_back(a, port);
   tcp::socket socket(ex);
   // The ranged async_connect ignores per-operation cancellation in Asio 1.26, so `||`
   // with a timer would wait out the kernel's SYN retries: a watchdog closes the socket.
@@ -43,7 +49,7 @@ asio::awaitable<stream_client<asio::ip::tcp>> connect_tcp(std::string host, std:
     bool fired = false;
   };
   auto state = std::make_shared<watch_state>(watch_state{&socket});
-  asio::steady_timer watchdog(ex, timeout);
+  asio::steady_timer watchdog(ex, deadline);
   watchdog.async_wait([state](boost::system::error_code ec) {
     if (ec || state->socket == nullptr) return;
     state->fired = true;
@@ -54,13 +60,9 @@ asio::awaitable<stream_client<asio::ip::tcp>> connect_tcp(std::string host, std:
                                                 asio::as_tuple(asio::use_awaitable));
   state->socket = nullptr;
   watchdog.cancel();
-  if (state->fired) {
-    throw error(exit_code::timeout,
-                "cannot connect to " + host_port(host, port) + ": no answer within " +
-                    duration_text(timeout));
-  }
+  if (state->fired) throw timed_out();
   if (cec) {
-    throw error(exit_code::cannot_connect,
+    throw error(errc::cannot_connect,
                 "cannot connect to " + host_port(host, port) + ": " + cec.message());
   }
   boost::system::error_code ignored;
@@ -79,11 +81,11 @@ asio::awaitable<stream_client<asio::local::stream_protocol>> connect_unix(
       socket.async_connect(stream_protocol::endpoint(path), asio::as_tuple(asio::use_awaitable)) ||
       timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   if (res.index() == 1) {
-    throw error(exit_code::timeout,
+    throw error(errc::timeout,
                 "cannot connect to " + path + ": no answer within " + duration_text(timeout));
   }
   auto [ec] = std::get<0>(res);
-  if (ec) throw error(exit_code::cannot_connect, "cannot connect to " + path + ": " + ec.message());
+  if (ec) throw error(errc::cannot_connect, "cannot connect to " + path + ": " + ec.message());
   co_return stream_client<stream_protocol>(std::move(socket));
 }
 
@@ -118,9 +120,9 @@ asio::awaitable<datagram_reply> datagram_client<Protocol>::request(
     auto [sec, sent] = co_await socket_.async_send(asio::buffer(msg.data(), msg.size()),
                                                    asio::as_tuple(asio::use_awaitable));
     if (sec == asio::error::connection_refused) {
-      throw error(exit_code::cannot_connect, refused_text());
+      throw error(errc::cannot_connect, refused_text());
     }
-    if (sec) throw error(exit_code::failure, "send failed: " + sec.message());
+    if (sec) throw error(sec, "send failed: " + sec.message());
     timer.expires_after(timeout);
     auto res = co_await (socket_.async_receive(asio::buffer(buf_),
                                                asio::as_tuple(asio::use_awaitable)) ||
@@ -128,36 +130,38 @@ asio::awaitable<datagram_reply> datagram_client<Protocol>::request(
     if (res.index() == 1) continue;  // lost: send again
     auto [ec, n] = std::get<0>(res);
     if (ec == asio::error::connection_refused) {
-      throw error(exit_code::cannot_connect, refused_text());
+      throw error(errc::cannot_connect, refused_text());
     }
-    if (ec) throw error(exit_code::failure, "receive failed: " + ec.message());
+    if (ec) throw error(ec, "receive failed: " + ec.message());
     datagram_reply r;
     r.attempts = attempt;
     r.truncated = n > max_reply_datagram;
     r.data.assign(buf_.data(), r.truncated ? max_reply_datagram : n);
     co_return r;
   }
-  throw error(exit_code::timeout, "no reply from " + peer_text() + " after " + std::to_string(retries + 1) +
+  throw error(errc::timeout, "no reply from " + peer_text() + " after " + std::to_string(retries + 1) +
                                       " attempt(s), waiting " + duration_text(timeout) + " each");
 }
 
 template class datagram_client<asio::ip::udp>;
 template class datagram_client<asio::local::datagram_protocol>;
 
-asio::awaitable<datagram_client<asio::ip::udp>> connect_udp(std::string host, std::uint16_t port) {
+asio::awaitable<datagram_client<asio::ip::udp>> connect_udp(std::string host, std::uint16_t port,
+                                                            std::chrono::milliseconds lookup_timeout) {
   using asio::ip::udp;
   auto ex = co_await asio::this_coro::executor;
-  udp::resolver resolver(ex);
-  auto [rec, endpoints] = co_await resolver.async_resolve(
-      host, std::to_string(port), udp::resolver::numeric_service,
-      asio::as_tuple(asio::use_awaitable));
-  if (rec) throw error(exit_code::cannot_resolve, "cannot resolve '" + host + "': " + rec.message());
+  auto const found =
+      co_await net::async_lookup(host, 0, std::chrono::steady_clock::now() + lookup_timeout);
+  if (!found) {
+    throw error(errc::timeout, "cannot resolve '" + host + "': no answer within " + duration_text(lookup_timeout));
+  }
+  udp::endpoint const to(found->front(), port);
   udp::socket socket(ex);
   boost::system::error_code ec;
-  socket.open(endpoints.begin()->endpoint().protocol(), ec);
-  if (!ec) socket.connect(endpoints.begin()->endpoint(), ec);
+  socket.open(to.protocol(), ec);
+  if (!ec) socket.connect(to, ec);
   if (ec) {
-    throw error(exit_code::cannot_connect,
+    throw error(errc::cannot_connect,
                 "cannot reach " + host_port(host, port) + ": " + ec.message());
   }
   co_return datagram_client<udp>(std::move(socket));
@@ -174,7 +178,7 @@ asio::awaitable<datagram_client<asio::local::datagram_protocol>> connect_unix_da
   // An empty path asks Linux for an automatic abstract address ("autobind").
   if (!ec) socket.bind(datagram_protocol::endpoint(""), ec);
   if (!ec) socket.connect(datagram_protocol::endpoint(path), ec);
-  if (ec) throw error(exit_code::cannot_connect, "cannot reach " + path + ": " + ec.message());
+  if (ec) throw error(errc::cannot_connect, "cannot reach " + path + ": " + ec.message());
   co_return datagram_client<datagram_protocol>(std::move(socket));
 }
 

@@ -10,7 +10,7 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "netdemo/client/stream_client.hpp"
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 #include "netdemo/proto/text.hpp"
 
 namespace netdemo::client {
@@ -27,11 +27,7 @@ std::string host_port(const std::string& host, std::uint16_t port) {
 }  // namespace
 
 net::tls_context make_client_context(const tls_connect_options& options) {
-  try {
-    return net::tls_context::client({.ca_file = options.ca_file, .insecure = options.insecure});
-  } catch (const std::system_error& e) {
-    throw error(exit_code::failure, e.what());
-  }
+  return net::tls_context::client({.ca_file = options.ca_file, .insecure = options.insecure});
 }
 
 asio::awaitable<net::tls_stream> connect_tls(std::string host, std::uint16_t port,
@@ -47,12 +43,12 @@ asio::awaitable<net::tls_stream> connect_tls(std::string host, std::uint16_t por
                      timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   std::string const where = "TLS with " + host_port(host, port);
   if (r.index() == 1) {
-    throw error(exit_code::timeout, where + ": no handshake within " + duration_text(timeout));
+    throw error(errc::timeout, where + ": no handshake within " + duration_text(timeout));
   }
   auto [ec] = std::get<0>(r);
-  if (ec == net::tls_errc::verify_failed) throw error(exit_code::tls_verify, where + ": " + stream.failure());
+  if (ec == net::tls_errc::verify_failed) throw error(errc::tls_verify, where + ": " + stream.failure());
   if (ec) {
-    throw error(exit_code::failure,
+    throw error(ec,
                 where + ": handshake failed: " + (stream.failure().empty() ? ec.message() : stream.failure()));
   }
   co_return stream;

@@ -25,8 +25,8 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/write.hpp>
 
-#include "netdemo/exit_codes.hpp"
-#include "lookup.hpp"
+#include "netdemo/proto/error.hpp"
+#include "netdemo/net/lookup.hpp"
 #include "tls.hpp"
 #include "netdemo/http/content_coding.hpp"
 #include "netdemo/http/cookies.hpp"
@@ -98,10 +98,10 @@ struct fetch_state {
   /// The timeout error for a step that was allowed `step`.
   error timed_out(const std::string& what, milliseconds step) const {
     if (end != steady::time_point::max() && steady::now() + milliseconds(20) >= end) {
-      return error(exit_code::timeout, "the transfer took longer than " +
+      return error(errc::timeout, "the transfer took longer than " +
                                            duration_text(opt.max_time) + " (--max-time)");
     }
-    return error(exit_code::timeout, what + " timed out after " + duration_text(step));
+    return error(errc::timeout, what + " timed out after " + duration_text(step));
   }
 
   void info(const std::string& line) const {
@@ -115,7 +115,7 @@ struct fetch_state {
       c.ca_file = opt.ca_file;
       std::string why;
       tls.reset(detail::tls_factory()(c, why));
-      if (!tls) throw error(exit_code::failure, why);
+      if (!tls) throw error(errc::tls_unavailable, why);
     }
     return *tls;
   }
@@ -431,7 +431,7 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
   {
     auto [ec, n] = co_await bhttp::async_write(stream, req, tok);
     if (ec && watch.fired()) throw st.timed_out("sending the request", idle);
-    if (ec) throw error(exit_code::failure, "sending the request failed: " + ec.message());
+    if (ec) throw error(ec, "sending the request failed: " + ec.message());
   }
 
   bool const head_only = req.method() == bhttp::verb::head;
@@ -447,30 +447,30 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
     if (ec) {
       if (watch.fired()) throw st.timed_out("waiting for the response", idle);
       if (ec == bhttp::error::header_limit) {
-        throw error(exit_code::malformed_reply,
+        throw error(errc::malformed_reply,
                     "the response head is larger than " + std::to_string(st.opt.header_limit) +
                         " bytes");
       }
       if (ec == bhttp::error::end_of_stream) {
-        throw error(exit_code::malformed_reply, "the server closed the connection without replying");
+        throw error(errc::malformed_reply, "the server closed the connection without replying");
       }
       if (ec == bhttp::error::partial_message) {
-        throw error(exit_code::malformed_reply,
+        throw error(errc::malformed_reply,
                     "the server closed the connection in the middle of the response head");
       }
       if (is_http_error(ec)) {
-        throw error(exit_code::malformed_reply, "malformed response from the server: " + ec.message());
+        throw error(errc::malformed_reply, "malformed response from the server: " + ec.message());
       }
-      throw error(exit_code::failure, "receiving the response failed: " + ec.message());
+      throw error(ec, "receiving the response failed: " + ec.message());
     }
     auto const status = p->get().result_int();
     if (status < 100 || status > 599) {  // RFC 9110 15: three digits, 1xx to 5xx
-      throw error(exit_code::malformed_reply, "the response has status " + std::to_string(status) +
+      throw error(errc::malformed_reply, "the response has status " + std::to_string(status) +
                                                   ", not a status code from 100 to 599");
     }
     if (status >= 100 && status < 200 && status != 101) {
       if (interim >= max_interim_responses) {
-        throw error(exit_code::malformed_reply, "too many interim (1xx) responses");
+        throw error(errc::malformed_reply, "too many interim (1xx) responses");
       }
       st.info("Skipped an interim response " + std::to_string(status));
       continue;
@@ -481,7 +481,7 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
   // Beast rejects Content-Length after a chunked Transfer-Encoding and any
   // Transfer-Encoding after Content-Length; this also catches "TE: gzip" then CL.
   if (msg.count(bhttp::field::content_length) > 0 && msg.count(bhttp::field::transfer_encoding) > 0) {
-    throw error(exit_code::malformed_reply,
+    throw error(errc::malformed_reply,
                 "malformed response from the server: both Content-Length and Transfer-Encoding");
   }
 
@@ -503,13 +503,13 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
   auto const limit = st.opt.max_body_bytes;
   if (limit > 0 && !head_only && !p->is_done() && p->content_length() && *p->content_length() > limit) {
     // As curl: refused before anything of it is written.
-    throw error(exit_code::file_too_large,
+    throw error(errc::file_too_large,
                 "the body is " + std::to_string(*p->content_length()) +
                     " bytes (Content-Length), more than --max-filesize " + std::to_string(limit));
   }
   if (st.opt.on_response) st.opt.on_response(out.head, true);
   if (st.opt.fail_on_error && out.head.status >= 400) {
-    throw error(exit_code::http_error, "the server answered " + out.head.status_line().substr(9));
+    throw error(errc::http_status, "the server answered " + out.head.status_line().substr(9));
   }
 
   // --compressed: undo gzip / deflate as the body streams in.
@@ -540,7 +540,7 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
       auto const room = static_cast<std::size_t>(limit - delivered);
       delivered += room;
       if (st.opt.on_body && room > 0) st.opt.on_body(d.substr(0, room));
-      throw error(exit_code::file_too_large,
+      throw error(errc::file_too_large,
                   std::string("the ") + (decoder ? "decoded " : "") + "body is larger than --max-filesize " +
                       std::to_string(limit) + " bytes");
     }
@@ -567,10 +567,10 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
     std::string expected;
     if (total) expected = " of " + std::to_string(*total);
     if (ec == bhttp::error::partial_message || !is_http_error(ec)) {
-      return error(exit_code::partial_body, "the body was cut short after " + std::to_string(received) +
+      return error(errc::partial_body, "the body was cut short after " + std::to_string(received) +
                                                 expected + " bytes (" + ec.message() + ")");
     }
-    return error(exit_code::malformed_reply, "malformed body from the server: " + ec.message());
+    return error(errc::malformed_reply, "malformed body from the server: " + ec.message());
   };
 
   std::unique_ptr<char[]> chunk(new char[chunk_size]);
@@ -623,33 +623,27 @@ asio::awaitable<hop_result> exchange(fetch_state& st, Stream& stream, const targ
   if (decoder) decoder->finish();
   out.head.body_bytes = delivered;
   if (st.opt.fail_after_body && out.head.status >= 400) {
-    throw error(exit_code::http_error, "the server answered " + out.head.status_line().substr(9));
+    throw error(errc::http_status, "the server answered " + out.head.status_line().substr(9));
   }
   co_return out;
 }
 
 /// The addresses of the URL's host, by `connect_by`.
-asio::awaitable<detail::endpoints> addresses(fetch_state& st, const target_url& url,
-                                             steady::time_point connect_by) {
-  if (!st.opt.resolve && url.host_is_address) {
-    // An IP literal needs no lookup, and no thread.
-    boost::system::error_code ec;
-    auto const addr = asio::ip::make_address(url.host, ec);
-    if (!ec) {
-      if ((st.opt.ip_version == 4 && !addr.is_v4()) || (st.opt.ip_version == 6 && !addr.is_v6())) {
-        throw error(exit_code::cannot_resolve, "cannot resolve '" + url.host + "' as IPv" +
-                                                   std::to_string(st.opt.ip_version) +
-                                                   ": it is an IPv" + (addr.is_v4() ? "4" : "6") +
-                                                   " address");
-      }
-      co_return detail::endpoints{tcp::endpoint(addr, url.port)};
-    }
+asio::awaitable<std::vector<tcp::endpoint>> addresses(fetch_state& st, const target_url& url,
+                                                      steady::time_point connect_by) {
+  net::lookup_function fn;
+  if (st.opt.resolve) {
+    fn = [resolve = st.opt.resolve, port = url.port](const std::string& host, int ip_version) {
+      net::address_list out;
+      for (const auto& ep : resolve(host, port, ip_version)) out.push_back(ep.address());
+      return out;
+    };
   }
-  resolve_function fn = st.opt.resolve;
-  if (!fn) fn = detail::system_resolve;
-  auto found = co_await detail::lookup(std::move(fn), url.host, url.port, st.opt.ip_version, connect_by);
+  auto found = co_await net::async_lookup(url.host, st.opt.ip_version, connect_by, std::move(fn));
   if (!found) throw st.timed_out("looking up '" + url.host + "'", st.opt.connect_timeout);
-  co_return std::move(*found);
+  std::vector<tcp::endpoint> out;
+  for (const auto& a : *found) out.emplace_back(a, url.port);
+  co_return out;
 }
 
 /// Resolves and connects by `connect_by` (--connect-timeout, within --max-time).
@@ -665,7 +659,7 @@ asio::awaitable<beast::tcp_stream> connect(fetch_state& st, const target_url& ur
                        st.opt.connect_timeout);
   }
   if (ec) {
-    throw error(exit_code::cannot_connect, "cannot connect to " + url.host + " port " +
+    throw error(errc::cannot_connect, "cannot connect to " + url.host + " port " +
                                                std::to_string(url.port) + ": " + ec.message());
   }
   st.info("Connected to " + url.host + " (" + ep.address().to_string() + ") port " +
@@ -691,10 +685,10 @@ asio::awaitable<hop_result> hop(fetch_state& st, const target_url& url, const ho
   auto [ec] = co_await tls_step(tls.connection(), &detail::tls_connection::async_handshake, tok);
   if (ec) {
     if (auto const why = tls.connection().verify_failure(); !why.empty()) {
-      throw error(exit_code::tls_verify, "TLS certificate verification failed for " + url.host + ": " + why);
+      throw error(errc::tls_verify, "TLS certificate verification failed for " + url.host + ": " + why);
     }
     if (ec == beast::error::timeout) throw st.timed_out("the TLS handshake", st.opt.connect_timeout);
-    throw error(exit_code::failure, "TLS handshake with " + url.host + " failed: " + ec.message());
+    throw error(ec, "TLS handshake with " + url.host + " failed: " + ec.message());
   }
   st.info(st.opt.insecure ? "TLS handshake done; certificate NOT verified (-k)"
                           : "TLS handshake done; certificate verified for " + url.host);
@@ -731,7 +725,7 @@ asio::awaitable<response> fetch(request_options options) {
     auto r = co_await hop(st, url, hr, redirects);
     if (r.location.empty()) co_return std::move(r.head);
     if (redirects >= st.opt.max_redirects) {
-      throw error(exit_code::too_many_redirects,
+      throw error(errc::too_many_redirects,
                   "more than " + std::to_string(st.opt.max_redirects) + " redirects (the last to " +
                       r.location + ")");
     }

@@ -7,7 +7,7 @@
 #include <cctype>
 #include <string>
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 
 namespace netdemo::http {
 
@@ -40,7 +40,7 @@ std::optional<std::vector<content_coding>> parse_content_encoding(std::string_vi
     auto const comma = value.find(',');
     auto const item = trim(value.substr(0, comma));
     if (!item.empty() && ++named > max_content_codings) {
-      throw error(exit_code::malformed_reply,
+      throw error(errc::malformed_reply,
                   "the response names more than " + std::to_string(max_content_codings) +
                       " content codings (Content-Encoding)");
     }
@@ -69,13 +69,13 @@ struct content_decoder::stage {
 
   [[noreturn]] void corrupt(int rc) const {
     std::string why = zs.msg != nullptr ? zs.msg : (rc == Z_NEED_DICT ? "needs a preset dictionary" : zError(rc));
-    throw error(exit_code::malformed_reply,
+    throw error(errc::malformed_reply,
                 std::string("the ") + name_of(coding) + " data in the body is corrupt: " + why);
   }
 
   void start(int window_bits) {
     int const rc = inflateInit2(&zs, window_bits);
-    if (rc != Z_OK) throw error(exit_code::failure, std::string("cannot start zlib: ") + zError(rc));
+    if (rc != Z_OK) throw error(errc::decoder_failed, std::string("cannot start zlib: ") + zError(rc));
     started = true;
   }
 
@@ -128,7 +128,7 @@ struct content_decoder::stage {
       } else if (rc == Z_BUF_ERROR) {
         // No progress possible: needs more input (avail_in is 0 then).
       } else if (rc == Z_MEM_ERROR) {
-        throw error(exit_code::failure, "zlib ran out of memory");
+        throw error(errc::decoder_failed, "zlib ran out of memory");
       } else if (rc != Z_OK) {
         corrupt(rc);
       }
@@ -149,7 +149,7 @@ struct content_decoder::stage {
 
   void finish() const {
     if (seen_input && !ended) {
-      throw error(exit_code::malformed_reply,
+      throw error(errc::malformed_reply,
                   std::string("the ") + name_of(coding) + " data in the body stops before its end (cut short, or corrupt)");
     }
   }

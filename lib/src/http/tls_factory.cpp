@@ -1,7 +1,7 @@
 // Finds the http client's TLS side: built in, or in the TLS module (lib/src/net/tls_module.hpp),
 // loaded on the first https URL.
 #include "../net/tls_module.hpp"
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 #include "tls.hpp"
 
 #ifdef NETDEMO_TLS_BUILTIN
@@ -17,7 +17,7 @@ make_tls_client_fn tls_factory() {
 #else
   std::string why;
   void* sym = net::detail::tls_module_symbol(tls_entry_point, why);
-  if (sym == nullptr) throw error(exit_code::failure, "https: " + why);
+  if (sym == nullptr) throw error(errc::tls_unavailable, "https: " + why);
   return reinterpret_cast<make_tls_client_fn>(sym);
 #endif
 }

@@ -7,7 +7,7 @@
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 
 namespace netdemo::http {
 
@@ -200,7 +200,7 @@ target_url parse_user_url(std::string_view text) {
   if (!has_scheme_and_slashes(s)) s.insert(0, "http://");
   auto parsed = urls::parse_uri(s);
   if (!parsed) {
-    throw error(exit_code::usage, quoted(text) + " is not a valid URL (" +
+    throw error(errc::invalid_argument, quoted(text) + " is not a valid URL (" +
                                       parsed.error().message() + ")");
   }
   target_url out;
@@ -208,14 +208,14 @@ target_url parse_user_url(std::string_view text) {
   if (parsed->has_authority()) why = check_authority(*parsed, typed_authority(s));
   if (why.empty()) why = describe(*parsed, out);
   if (!why.empty()) {
-    throw error(exit_code::usage, quoted(text) + " is not a usable URL: " + why);
+    throw error(errc::invalid_argument, quoted(text) + " is not a usable URL: " + why);
   }
   return out;
 }
 
 target_url resolve_location(const target_url& base, std::string_view location) {
   auto bad = [&](const std::string& why) {
-    return error(exit_code::malformed_reply,
+    return error(errc::malformed_reply,
                  "the redirect to '" + std::string(location) + "' is not usable: " + why);
   };
   auto ref = urls::parse_uri_reference(location);

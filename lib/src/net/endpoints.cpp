@@ -1,6 +1,6 @@
 #include "netdemo/net/endpoints.hpp"
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 
 #include <sys/stat.h>
 #include <unistd.h>
@@ -56,7 +56,7 @@ std::vector<typename Protocol::endpoint> resolve_passive(const asio::any_io_exec
                                         Protocol::resolver::passive |
                                             Protocol::resolver::numeric_service,
                                         ec);
-  if (ec) throw error(exit_code::cannot_resolve, "cannot resolve '" + host + "': " + ec.message());
+  if (ec) throw error(errc::cannot_resolve, "cannot resolve '" + host + "': " + ec.message());
   for (const auto& r : results) {
     bool seen = false;
     for (const auto& e : out) seen = seen || e == r.endpoint();
@@ -163,7 +163,7 @@ std::string unix_path_problem(std::string_view path) {
 
 void check_unix_path(std::string_view path) {
   auto problem = unix_path_problem(path);
-  if (!problem.empty()) throw error(exit_code::usage, problem + ": '" + std::string(path) + "'");
+  if (!problem.empty()) throw error(errc::invalid_argument, problem + ": '" + std::string(path) + "'");
 }
 
 void claim_unix_path(const std::string& path, bool datagram) {

@@ -14,7 +14,7 @@
 #include <memory>
 #include <system_error>
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 
 namespace netdemo::net {
 
@@ -85,9 +85,9 @@ bool is_not_found(int rc) {
 }
 
 [[noreturn]] void throw_gai(int rc, int saved_errno, const std::string& what) {
-  if (rc == EAI_SYSTEM) throw error(exit_code::failure, what + ": " + errno_text(saved_errno));
-  if (is_not_found(rc)) throw error(exit_code::cannot_resolve, what + ": " + ::gai_strerror(rc));
-  throw error(exit_code::failure, what + ": " + ::gai_strerror(rc));
+  if (rc == EAI_SYSTEM) throw error(std::error_code(saved_errno, std::generic_category()), what + ": " + errno_text(saved_errno));
+  if (is_not_found(rc)) throw error(errc::cannot_resolve, what + ": " + ::gai_strerror(rc));
+  throw error(errc::lookup_failed, what + ": " + ::gai_strerror(rc));
 }
 
 const char* family_word(family_filter f) {
@@ -103,7 +103,7 @@ const char* family_word(family_filter f) {
 
 lookup_result lookup(const std::string& host, const std::string& service, family_filter family,
                      bool canonical) {
-  if (host.empty()) throw error(exit_code::usage, "the host name is empty");
+  if (host.empty()) throw error(errc::invalid_argument, "the host name is empty");
   ::addrinfo hints{};
   hints.ai_family = family == family_filter::v4   ? AF_INET
                     : family == family_filter::v6 ? AF_INET6
@@ -124,7 +124,7 @@ lookup_result lookup(const std::string& host, const std::string& service, family
   }
   if (signed_number || too_big) {
     // getaddrinfo would take 70000 as 70000 % 65536 without a word.
-    throw error(exit_code::usage, "port " + service + " is out of range (0-65535)");
+    throw error(errc::invalid_argument, "port " + service + " is out of range (0-65535)");
   }
   if (all_digits(sv)) hints.ai_flags |= AI_NUMERICSERV;
 
@@ -134,7 +134,7 @@ lookup_result lookup(const std::string& host, const std::string& service, family
   int const saved_errno = errno;
   addrinfo_ptr const list(raw);
   if (rc == EAI_SERVICE) {
-    throw error(exit_code::cannot_resolve, "unknown service " + quoted(service) +
+    throw error(errc::cannot_resolve, "unknown service " + quoted(service) +
                                                " (not a port number, not in the services database)");
   }
   if (rc != 0) throw_gai(rc, saved_errno, "cannot resolve " + quoted(host) + family_word(family));
@@ -154,7 +154,7 @@ lookup_result lookup(const std::string& host, const std::string& service, family
     out.addresses.push_back(std::move(a));
   }
   if (out.addresses.empty()) {
-    throw error(exit_code::cannot_resolve, "cannot resolve " + quoted(host) + family_word(family) +
+    throw error(errc::cannot_resolve, "cannot resolve " + quoted(host) + family_word(family) +
                                                ": no addresses");
   }
   return out;
@@ -169,10 +169,10 @@ std::string reverse_lookup(const std::string& address) {
   addrinfo_ptr const list(raw);
   if (parsed != 0 || list == nullptr || list->ai_addr == nullptr) {
     if (address.find('%') != std::string::npos) {
-      throw error(exit_code::usage, quoted(address) +
+      throw error(errc::invalid_argument, quoted(address) +
                                         " is not an IPv6 address with the scope of a local interface");
     }
-    throw error(exit_code::usage,
+    throw error(errc::invalid_argument,
                 quoted(address) + " is not an IPv4 or IPv6 address (--reverse takes an address)");
   }
   char name[NI_MAXHOST];

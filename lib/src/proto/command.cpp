@@ -15,7 +15,7 @@
 #include <ctime>
 #include <vector>
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 #include "netdemo/proto/timestamp.hpp"
 
 namespace netdemo::proto {
@@ -160,11 +160,11 @@ command_config::command_config(const std::string& root, std::size_t max_entries)
     : max_entries_(max_entries) {
   char resolved[PATH_MAX];
   if (::realpath(root.c_str(), resolved) == nullptr) {
-    throw error(exit_code::usage, "--root " + root + ": " + std::strerror(errno));
+    throw error(errc::invalid_argument, "--root " + root + ": " + std::strerror(errno));
   }
   root_ = resolved;
   root_fd_ = ::open(resolved, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (root_fd_ < 0) throw error(exit_code::usage, "--root " + root + ": " + std::strerror(errno));
+  if (root_fd_ < 0) throw error(errc::invalid_argument, "--root " + root + ": " + std::strerror(errno));
   struct ::utsname u {};
   os_line_ = "[posix]";
   if (::uname(&u) == 0) {

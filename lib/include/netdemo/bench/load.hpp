@@ -15,7 +15,7 @@
 #include "netdemo/net/tls.hpp"
 #include "netdemo/bench/histogram.hpp"
 #include "netdemo/bench/replies.hpp"
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/proto/error.hpp"
 
 namespace netdemo::bench {
 

@@ -12,7 +12,8 @@
 #include <boost/asio/ip/udp.hpp>
 #include <boost/asio/local/datagram_protocol.hpp>
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/net/lookup.hpp"
+#include "netdemo/proto/error.hpp"
 
 namespace netdemo::client {
 
@@ -56,8 +57,16 @@ class datagram_client {
 extern template class datagram_client<asio::ip::udp>;
 extern template class datagram_client<asio::local::datagram_protocol>;
 
-/// Resolves `host` and connects a UDP socket to it. Errors: cannot_resolve (6).
-asio::awaitable<datagram_client<asio::ip::udp>> connect_udp(std::string host, std::uint16_t port);
+/// Looks `host` up (net::async_lookup, abandoned after `lookup_timeout`) and connects a
+/// UDP socket to its first address.
+///
+/// Threading: co_await it on the executor the client will use. Cancellation: cancelling
+/// the awaiting operation abandons the lookup.
+/// @throws netdemo::error with errc::cannot_resolve, errc::timeout (no answer from the
+///         lookup in time) or errc::cannot_connect (the socket cannot be opened or connected).
+asio::awaitable<datagram_client<asio::ip::udp>> connect_udp(
+    std::string host, std::uint16_t port,
+    std::chrono::milliseconds lookup_timeout = std::chrono::seconds(5));
 
 /// Connects a Unix datagram socket to `path`, bound to an automatic abstract address
 /// so that the server can answer. Errors: usage (2) for a path that cannot name a socket

@@ -20,8 +20,9 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 
-#include "netdemo/exit_codes.hpp"
+#include "netdemo/net/lookup.hpp"
 #include "netdemo/net/tls.hpp"
+#include "netdemo/proto/error.hpp"
 
 namespace netdemo::client {
 
@@ -41,8 +42,9 @@ enum class reply_framing : std::uint8_t {
   line,   ///< a reply ends with LF
 };
 
-/// A connected stream with message helpers. Errors are `netdemo::error`s carrying the
-/// exit code of the failure.
+/// A connected stream with message helpers. Errors are `netdemo::error`s
+/// (std::system_error) with a netdemo::errc code, or the system's code for a failed send
+/// or receive.
 ///
 /// `Stream` is the protocol's socket by default; any stream with the socket's
 /// `async_read_some`, `async_write_some` and `shutdown(shutdown_type, error_code&)` works
@@ -61,7 +63,7 @@ class stream_client {
   asio::awaitable<void> send(std::string_view bytes) {
     auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(bytes.data(), bytes.size()),
                                               asio::as_tuple(asio::use_awaitable));
-    if (ec) throw error(exit_code::failure, "send failed: " + ec.message());
+    if (ec) throw error(ec, "send failed: " + ec.message());
   }
 
   /// Waits up to `wait` for a reply to begin, then reads until it is complete: a line
@@ -93,7 +95,7 @@ class stream_client {
         r.unclean = ec != asio::error::eof;
         co_return r;
       }
-      if (ec) throw error(exit_code::failure, "receive failed: " + ec.message());
+      if (ec) throw error(ec, "receive failed: " + ec.message());
       r.data.append(buf, n);
       if (framing == reply_framing::line) {
         leftover_ = std::exchange(r.data, {});
@@ -121,10 +123,18 @@ class stream_client {
   std::string leftover_;
 };
 
-/// Resolves `host` and connects to the first address that answers, within `timeout`.
-/// Errors: cannot_resolve (6), cannot_connect (7), timeout (28).
+/// Looks `host` up and connects to the first of its addresses that answers: the lookup
+/// and the connect together within `timeout` (net::async_lookup: a lookup that stalls
+/// counts against it and is abandoned at the deadline).
+///
+/// Threading: co_await it on the executor the client will use. Cancellation: cancelling
+/// the awaiting operation abandons the lookup, or closes the connecting socket.
+/// @param lookup the blocking lookup to use; empty: the system's (net::system_lookup).
+/// @throws netdemo::error with errc::cannot_resolve, errc::cannot_connect, or
+///         errc::timeout ("cannot connect to H:P: no answer within T", the lookup included).
 asio::awaitable<stream_client<asio::ip::tcp>> connect_tcp(std::string host, std::uint16_t port,
-                                                          std::chrono::milliseconds timeout);
+                                                          std::chrono::milliseconds timeout,
+                                                          net::lookup_function lookup = {});
 
 /// Connects to a Unix stream socket at `path`. Errors: usage (2) for a path that cannot
 /// name a socket (net::check_unix_path), cannot_connect (7), timeout (28).

@@ -30,10 +30,10 @@ struct tls_connect_options {
 /// Threading: call from a coroutine on the executor the stream will use.
 /// Cancellation: cancelling the coroutine's operation ends the lookup, connect or handshake
 /// (the stream is closed).
-/// @throws netdemo::error one line, with the exit code: cannot_resolve (6),
-///         cannot_connect (7), timeout (28) for connect and handshake together, tls_verify
-///         (60) "certificate verify failed: REASON" when the certificate is refused (unknown
-///         CA, expired, another name), failure (1) for other handshake failures.
+/// @throws netdemo::error (std::system_error) with one line and the code errc::cannot_resolve,
+///         errc::cannot_connect, errc::timeout (connect and handshake together),
+///         errc::tls_verify ("certificate verify failed: REASON": unknown CA, expired,
+///         another name), or the TLS code (net::tls_errc) for other handshake failures.
 boost::asio::awaitable<net::tls_stream> connect_tls(std::string host, std::uint16_t port,
                                                     std::chrono::milliseconds timeout, net::tls_context context,
                                                     std::string server_name = {});

@@ -6,10 +6,11 @@
 //   o.on_body = [&](std::string_view chunk) { out.write(chunk.data(), chunk.size()); };
 //   netdemo::http::response r = co_await netdemo::http::fetch(std::move(o));
 //
-// Errors are netdemo::error carrying the exit code (DESIGN.md): 2 bad URL, 6 resolve,
-// 7 connect, 8 malformed reply (corrupt gzip/deflate data included), 18 body cut short, 22 status >= 400 with fail_on_error,
-// 28 timeout, 47 too many redirects, 60 TLS verification, 63 body over max_body_bytes;
-// 1 anything else.
+// Errors are netdemo::error (a std::system_error) with a netdemo::errc code
+// (proto/error.hpp): invalid_argument (bad URL), cannot_resolve, cannot_connect,
+// malformed_reply (corrupt gzip/deflate data included), partial_body, http_status (>= 400
+// with fail_on_error), timeout, too_many_redirects, tls_verify, file_too_large
+// (max_body_bytes); the system's own code for other I/O failures.
 #pragma once
 
 #include <chrono>
@@ -59,7 +60,7 @@ struct response {
 };
 
 /// Everything one fetch needs. Callbacks run on the fetch's executor; any of them may
-/// throw (a netdemo::error keeps its exit code) and the fetch stops there.
+/// throw (the exception leaves fetch unchanged) and the fetch stops there.
 struct request_options {
   std::string url;                     ///< "http://host/", "https://[::1]:8443/x", or a bare host
   std::string method = "GET";          ///< any token; HEAD never reads a body

@@ -9,13 +9,19 @@
 namespace netdemo::net {
 
 /// Limits and timings of one server.
+///
+/// There is no line cap here: a server never looks at lines. The longest line a text
+/// protocol accepts belongs to its framing and is given to its handler, once:
+/// proto::text_stream_handler(protocol, max_line), or proto::role_settings::max_line for
+/// the built-in roles (`--max-line`, default 64 KiB).
+///
+/// Threading: a plain value, copied into the server when it is made; changing it later
+/// changes nothing.
 struct server_limits {
   /// Concurrent stream sessions; one more gets a one-line refusal and is closed.
   std::size_t max_connections = 1024;
   /// A stream session with no input for this long is closed (reason `idle`).
   std::chrono::milliseconds idle_timeout{std::chrono::seconds(300)};
-  /// Longest line a text role accepts, terminator excluded.
-  std::size_t max_line = 64 * 1024;
   /// Largest datagram answered; a longer one is dropped, never answered truncated.
   std::size_t max_datagram = 64 * 1024;
   /// How long a peer must stay quiet before an unterminated tail counts as a message.

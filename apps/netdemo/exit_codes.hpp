@@ -1,8 +1,10 @@
-// One exit-code table for every subcommand (docs/exit-codes.md).
+// The program's exit codes (docs/exit-codes.md) and the one mapping from the library's
+// errors to them: exit codes are the command line's idea, not the library's.
 #pragma once
 
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace netdemo {
 
@@ -24,14 +26,19 @@ enum class exit_code : int {
   interrupted = 130,    ///< SIGINT
 };
 
-/// A failure that maps to an exit code; `what()` is the one line the user sees.
-class error : public std::runtime_error {
+/// A failure of a command itself (not of the library) with the exit code it ends with;
+/// `what()` is the one line the user sees.
+class cli_error : public std::runtime_error {
  public:
-  error(exit_code code, const std::string& message) : std::runtime_error(message), code_(code) {}
+  cli_error(exit_code code, const std::string& message) : std::runtime_error(message), code_(code) {}
   exit_code code() const noexcept { return code_; }
 
  private:
   exit_code code_;
 };
+
+/// The exit code of a library failure: the table of docs/exit-codes.md for netdemo::errc,
+/// 1 (failure) for every other code (the system's, TLS's) and for no error at all.
+exit_code to_exit_code(const std::error_code& ec) noexcept;
 
 }  // namespace netdemo
