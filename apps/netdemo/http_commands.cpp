@@ -25,6 +25,7 @@
 #include "cli.hpp"
 #include "netdemo/http/client.hpp"
 #include "netdemo/http/cookies.hpp"
+#include "netdemo/http/download.hpp"
 #include "netdemo/version.hpp"
 #include "netdemo/http/progress.hpp"
 #include "netdemo/http/url.hpp"
@@ -34,18 +35,6 @@ namespace netdemo::cli {
 namespace {
 
 namespace asio = boost::asio;
-
-/// Writes all of `data` to `fd`; throws error(write_error) naming `what` on failure.
-void write_all(int fd, std::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    ssize_t const n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw cli_error(exit_code::write_error, "cannot write to " + what + ": " + std::strerror(errno));
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
 
 /// Prints lines of `text` (CRLF or LF separated) on stderr, each after `prefix`.
 void print_prefixed(std::string_view text, std::string_view prefix) {
@@ -60,110 +49,6 @@ void print_prefixed(std::string_view text, std::string_view prefix) {
   }
   std::cerr << out << std::flush;
 }
-
-/// Where the body goes: stdout, a file the user named, or a file named after the URL
-/// that never replaces an existing one.
-class body_output {
- public:
-  body_output() = default;
-  body_output(const body_output&) = delete;
-  body_output& operator=(const body_output&) = delete;
-  ~body_output() {
-    if (fd_ > STDERR_FILENO) ::close(fd_);
-  }
-
-  void to_stdout() { stdout_ = true; }
-  void to_file(std::string name, bool no_clobber) {
-    name_ = std::move(name);
-    no_clobber_ = no_clobber;
-  }
-  bool is_stdout() const noexcept { return stdout_; }
-  bool opened() const noexcept { return fd_ >= 0; }
-  const std::string& name() const noexcept { return name_; }
-  std::uint64_t bytes() const noexcept { return bytes_; }
-
-  /// Opens the destination (for a file: name, or name.1, name.2, ... with no_clobber).
-  void open() {
-    if (fd_ >= 0) return;
-    if (stdout_) {
-      std::cout.flush();
-      fd_ = STDOUT_FILENO;
-      return;
-    }
-    if (!no_clobber_) {
-      fd_ = ::open(name_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-      if (fd_ < 0) {
-        throw cli_error(exit_code::write_error, "cannot create '" + name_ + "': " + std::strerror(errno));
-      }
-      return;
-    }
-    std::string const base = name_;
-    for (int i = 0; i < 10000; ++i) {
-      std::string candidate = base;
-      if (i > 0) candidate.append(".").append(std::to_string(i));
-      fd_ = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd_ >= 0) {
-        name_ = std::move(candidate);
-        created_ = true;
-        return;
-      }
-      if (errno != EEXIST) {
-        throw cli_error(exit_code::write_error,
-                    "cannot create '" + candidate + "': " + std::strerror(errno));
-      }
-    }
-    throw cli_error(exit_code::write_error, "too many files named '" + base + "[.N]' already exist");
-  }
-
-  void write(std::string_view data) {
-    open();
-    write_all(fd_, data, stdout_ ? std::string("standard output") : "'" + name_ + "'");
-    bytes_ += data.size();
-  }
-
-  /// Opens the destination if no byte came (an empty body is an empty file), then closes
-  /// a file; throws error(write_error) if the data did not reach it.
-  void finish() {
-    if (fd_ < 0 && (stdout_ || !name_.empty())) open();
-    if (fd_ > STDERR_FILENO) {
-      int const fd = std::exchange(fd_, -1);
-      if (::close(fd) != 0) {
-        throw cli_error(exit_code::write_error, "cannot write to '" + name_ + "': " + std::strerror(errno));
-      }
-    }
-  }
-
-  /// After a failure: a file this run created is renamed NAME.part (or NAME.part.N);
-  /// a file the user named with -o keeps its name. Returns the name of the regular file
-  /// kept, or "" when nothing was kept: no byte came (the file is only opened at the
-  /// first one, so none was made), or the output is stdout, a device or a FIFO, where
-  /// nothing stays to be found.
-  std::string keep_partial() {
-    if (stdout_ || fd_ < 0) return {};
-    struct ::stat st {};
-    bool const regular = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
-    ::close(std::exchange(fd_, -1));
-    if (!regular) return {};
-    if (!created_) return name_;
-    std::error_code ec;
-    for (int i = 0; i < 10000; ++i) {
-      std::string part = name_ + ".part";
-      if (i > 0) part.append(".").append(std::to_string(i));
-      if (std::filesystem::exists(part, ec)) continue;
-      std::filesystem::rename(name_, part, ec);
-      return ec ? name_ : part;
-    }
-    return name_;
-  }
-
- private:
-  bool stdout_ = false;
-  bool created_ = false;  // opened with O_EXCL by this run (safe to rename)
-  bool no_clobber_ = true;
-  std::string name_;
-  int fd_ = -1;
-  std::uint64_t bytes_ = 0;
-};
 
 /// An HTTP method is a token (RFC 9110 5.6.2).
 bool is_token(std::string_view s) {
@@ -423,7 +308,7 @@ int http_get(const std::vector<std::string>& args) {
   if (vm.count("max-filesize")) req.max_body_bytes = parse_size(vm["max-filesize"].as<std::string>(), "max-filesize");
 
   // The body's destination, and where the head is printed.
-  body_output out;
+  http::body_output out;
   enum class head_to { none, out_stream, err_stream, body_output } head_dest = head_to::out_stream;
   if (head) {
     // -I -o FILE writes the head to FILE, as curl does; -I -o - is the default, stdout.
