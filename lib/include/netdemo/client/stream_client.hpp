@@ -46,10 +46,13 @@ enum class reply_framing : std::uint8_t {
 template <class Protocol>
 class stream_client {
  public:
+  /// The connected socket's type.
   using socket_type = typename Protocol::socket;
 
+  /// Takes a connected socket (connect_tcp, connect_unix make one).
   explicit stream_client(socket_type socket) : socket_(std::move(socket)) {}
 
+  /// The socket, for options or to close it. Threading: the client's executor only.
   socket_type& socket() noexcept { return socket_; }
 
   /// Sends all of `bytes`.
