@@ -144,22 +144,8 @@ std::string read_file(const std::string& name, const std::string& what) {
   return ss.str();
 }
 
-}  // namespace
-
-int http_get(const std::vector<std::string>& args) {
-  command_info const info{
-      "http-get", "URL-or-HOST [options]",
-      "Fetches a URL over HTTP/1.1 or HTTPS (a bare host means http://HOST/). Prints the status "
-      "line and headers to stdout and saves the body to a file named after the URL's last path "
-      "segment (or index.html), never replacing an existing file: name.1, name.2, ... are used "
-      "instead. Redirects are followed (up to --max-redirs); https verifies the certificate "
-      "against the system's CAs.",
-      "  netdemo http-get www.sina.com.cn\n"
-      "  netdemo http-get -o - http://127.0.0.1:8000/file.txt > copy.txt\n"
-      "  netdemo http-get -I https://example.com/\n"
-      "  netdemo http-get --cacert ca.pem -H 'Accept: text/plain' https://localhost:8443/\n"
-      "  netdemo http-get -d name=x --data-urlencode 'q=a b&c' -o - http://127.0.0.1:8000/post\n"
-      "  netdemo http-get -G -d page=2 -u user:secret -b cookies.txt -c cookies.txt example.com\n"};
+/// The options of http-get.
+po::options_description http_get_options() {
   po::options_description o("Options");
   o.add_options()
       ("url", po::value<std::string>(), "URL or host (positional)")
@@ -190,6 +176,77 @@ int http_get(const std::vector<std::string>& args) {
       ("max-filesize", po::value<std::string>(), "save at most BYTES of body (decoded with --compressed; K, M, G suffixes; more: exit 63)")
       ("insecure,k", po::bool_switch(), "https: do not verify the server's certificate")
       ("cacert", po::value<std::string>(), "https: trust the CA certificates in this PEM file");
+  return o;
+}
+
+/// -b: cookies 'k=v; ...' for `host`, or a Netscape cookie file, into `jar`.
+void load_cookies(const po::variables_map& vm, const std::string& host, http::cookie_jar& jar) {
+  if (vm.count("cookie")) {
+    for (const auto& b : vm["cookie"].as<std::vector<std::string>>()) {
+      if (has_control(b)) {
+        throw cli_error(exit_code::usage, "-b '" + shown(b) + "' has a control character (CR, LF, ...)");
+      }
+      if (b.find('=') != std::string::npos) {
+        if (jar.add_pairs(b, host) > 0) {
+          throw cli_error(exit_code::usage, "-b '" + shown(b) +
+                                            "' has a cookie with a tab inside, or over " +
+                                            std::to_string(http::cookie_jar::max_name_value) + " bytes");
+        }
+      } else if (std::filesystem::exists(b)) {
+        jar.load_netscape(read_file(b, "cookie file"));
+      }  // a file that does not exist yet (-b jar -c jar) is no cookies, as with curl
+    }
+  }
+}
+
+/// -A and -H into `req`, checked (no control characters, header names are tokens).
+void add_headers(const po::variables_map& vm, http::request_options& req) {
+  req.user_agent = std::string("netdemo/") + NETDEMO_VERSION;
+  if (vm.count("user-agent")) {
+    req.user_agent = vm["user-agent"].as<std::string>();
+    if (has_control(req.user_agent)) {
+      throw cli_error(exit_code::usage, "-A '" + shown(req.user_agent) + "' has a control character (CR, LF, ...)");
+    }
+  }
+  if (vm.count("header")) {
+    for (const auto& h : vm["header"].as<std::vector<std::string>>()) {
+      auto const colon = h.find(':');
+      if (colon == std::string::npos || colon == 0) {
+        throw cli_error(exit_code::usage, "--header wants 'Name: value', not '" + shown(h) + "'");
+      }
+      if (has_control(h)) {
+        throw cli_error(exit_code::usage, "-H '" + shown(h) + "' has a control character (CR, LF, ...)");
+      }
+      if (!is_token(std::string_view(h).substr(0, colon))) {
+        throw cli_error(exit_code::usage, "-H '" + shown(h) + "': '" + h.substr(0, colon) +
+                                          "' is not a header name (a token: letters, digits, !#$%&'*+-.^_`|~)");
+      }
+      std::string value = h.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(" \t") == std::string::npos ? value.size()
+                                                                           : value.find_first_not_of(" \t"));
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+      req.headers.push_back({h.substr(0, colon), std::move(value)});
+    }
+  }
+}
+
+}  // namespace
+
+int http_get(const std::vector<std::string>& args) {
+  command_info const info{
+      "http-get", "URL-or-HOST [options]",
+      "Fetches a URL over HTTP/1.1 or HTTPS (a bare host means http://HOST/). Prints the status "
+      "line and headers to stdout and saves the body to a file named after the URL's last path "
+      "segment (or index.html), never replacing an existing file: name.1, name.2, ... are used "
+      "instead. Redirects are followed (up to --max-redirs); https verifies the certificate "
+      "against the system's CAs.",
+      "  netdemo http-get www.sina.com.cn\n"
+      "  netdemo http-get -o - http://127.0.0.1:8000/file.txt > copy.txt\n"
+      "  netdemo http-get -I https://example.com/\n"
+      "  netdemo http-get --cacert ca.pem -H 'Accept: text/plain' https://localhost:8443/\n"
+      "  netdemo http-get -d name=x --data-urlencode 'q=a b&c' -o - http://127.0.0.1:8000/post\n"
+      "  netdemo http-get -G -d page=2 -u user:secret -b cookies.txt -c cookies.txt example.com\n"};
+  po::options_description o = http_get_options();
   po::positional_options_description pos;
   pos.add("url", 1);
   po::variables_map vm;
@@ -243,50 +300,9 @@ int http_get(const std::vector<std::string>& args) {
     }
   }
   http::cookie_jar jar;
-  if (vm.count("cookie")) {
-    for (const auto& b : vm["cookie"].as<std::vector<std::string>>()) {
-      if (has_control(b)) {
-        throw cli_error(exit_code::usage, "-b '" + shown(b) + "' has a control character (CR, LF, ...)");
-      }
-      if (b.find('=') != std::string::npos) {
-        if (jar.add_pairs(b, url.host) > 0) {
-          throw cli_error(exit_code::usage, "-b '" + shown(b) +
-                                            "' has a cookie with a tab inside, or over " +
-                                            std::to_string(http::cookie_jar::max_name_value) + " bytes");
-        }
-      } else if (std::filesystem::exists(b)) {
-        jar.load_netscape(read_file(b, "cookie file"));
-      }  // a file that does not exist yet (-b jar -c jar) is no cookies, as with curl
-    }
-  }
+  load_cookies(vm, url.host, jar);
   req.cookies = &jar;
-  req.user_agent = std::string("netdemo/") + NETDEMO_VERSION;
-  if (vm.count("user-agent")) {
-    req.user_agent = vm["user-agent"].as<std::string>();
-    if (has_control(req.user_agent)) {
-      throw cli_error(exit_code::usage, "-A '" + shown(req.user_agent) + "' has a control character (CR, LF, ...)");
-    }
-  }
-  if (vm.count("header")) {
-    for (const auto& h : vm["header"].as<std::vector<std::string>>()) {
-      auto const colon = h.find(':');
-      if (colon == std::string::npos || colon == 0) {
-        throw cli_error(exit_code::usage, "--header wants 'Name: value', not '" + shown(h) + "'");
-      }
-      if (has_control(h)) {
-        throw cli_error(exit_code::usage, "-H '" + shown(h) + "' has a control character (CR, LF, ...)");
-      }
-      if (!is_token(std::string_view(h).substr(0, colon))) {
-        throw cli_error(exit_code::usage, "-H '" + shown(h) + "': '" + h.substr(0, colon) +
-                                          "' is not a header name (a token: letters, digits, !#$%&'*+-.^_`|~)");
-      }
-      std::string value = h.substr(colon + 1);
-      value.erase(0, value.find_first_not_of(" \t") == std::string::npos ? value.size()
-                                                                           : value.find_first_not_of(" \t"));
-      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
-      req.headers.push_back({h.substr(0, colon), std::move(value)});
-    }
-  }
+  add_headers(vm, req);
   req.max_redirects = vm["max-redirs"].as<int>();
   if (req.max_redirects < 0) throw cli_error(exit_code::usage, "--max-redirs must be 0 or more");
   req.follow_redirects = !vm["no-follow"].as<bool>();
