@@ -230,6 +230,44 @@ void add_headers(const po::variables_map& vm, http::request_options& req) {
   }
 }
 
+/// Redirects, --fail, -4/-6, timeouts, TLS, --compressed and --max-filesize into `req`.
+void set_limits(const po::variables_map& vm, http::request_options& req) {
+  req.max_redirects = vm["max-redirs"].as<int>();
+  if (req.max_redirects < 0) throw cli_error(exit_code::usage, "--max-redirs must be 0 or more");
+  req.follow_redirects = !vm["no-follow"].as<bool>();
+  req.fail_on_error = vm["fail"].as<bool>();
+  req.fail_after_body = vm["fail-with-body"].as<bool>();
+  if (req.fail_on_error && req.fail_after_body) {
+    throw cli_error(exit_code::usage, "--fail and --fail-with-body exclude each other");
+  }
+  if (vm["ipv4"].as<bool>() && vm["ipv6"].as<bool>()) {
+    throw cli_error(exit_code::usage, "-4 and -6 exclude each other");
+  }
+  req.ip_version = vm["ipv4"].as<bool>() ? 4 : vm["ipv6"].as<bool>() ? 6 : 0;
+  req.connect_timeout = parse_duration(vm["connect-timeout"].as<std::string>(), "connect-timeout");
+  req.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>(), "idle-timeout");
+  req.max_time = parse_duration(vm["max-time"].as<std::string>(), "max-time");
+  req.insecure = vm["insecure"].as<bool>();
+  if (vm.count("cacert")) req.ca_file = vm["cacert"].as<std::string>();
+  req.decode_content = vm["compressed"].as<bool>();
+  if (vm.count("max-filesize")) req.max_body_bytes = parse_size(vm["max-filesize"].as<std::string>(), "max-filesize");
+}
+
+/// -d and --data-urlencode joined with '&', in command-line order; `have_data`: any given.
+std::string form_data(const std::vector<std::string>& args, const po::options_description& o,
+                      const po::positional_options_description& pos, bool& have_data) {
+  std::string data;
+  for (const auto& opt : po::command_line_parser(args).options(o).positional(pos).run().options) {
+    if (opt.string_key != "data" && opt.string_key != "data-urlencode") continue;
+    for (const auto& v : opt.value) {
+      if (have_data) data.push_back('&');
+      have_data = true;
+      data.append(opt.string_key == "data" ? v : urlencode_data(v));
+    }
+  }
+  return data;
+}
+
 }  // namespace
 
 int http_get(const std::vector<std::string>& args) {
@@ -257,17 +295,8 @@ int http_get(const std::vector<std::string>& args) {
   auto url = http::parse_user_url(url_text);
   bool const head = vm["head"].as<bool>();
 
-  // -d and --data-urlencode in command-line order.
-  std::string data;
   bool have_data = false;
-  for (const auto& opt : po::command_line_parser(args).options(o).positional(pos).run().options) {
-    if (opt.string_key != "data" && opt.string_key != "data-urlencode") continue;
-    for (const auto& v : opt.value) {
-      if (have_data) data.push_back('&');
-      have_data = true;
-      data.append(opt.string_key == "data" ? v : urlencode_data(v));
-    }
-  }
+  std::string const data = form_data(args, o, pos, have_data);
   bool const get = vm["get"].as<bool>();
   if (head && have_data && !get) throw cli_error(exit_code::usage, "-I cannot send data (-d); add -G to put it in the URL");
   if (get && have_data) {
@@ -303,25 +332,7 @@ int http_get(const std::vector<std::string>& args) {
   load_cookies(vm, url.host, jar);
   req.cookies = &jar;
   add_headers(vm, req);
-  req.max_redirects = vm["max-redirs"].as<int>();
-  if (req.max_redirects < 0) throw cli_error(exit_code::usage, "--max-redirs must be 0 or more");
-  req.follow_redirects = !vm["no-follow"].as<bool>();
-  req.fail_on_error = vm["fail"].as<bool>();
-  req.fail_after_body = vm["fail-with-body"].as<bool>();
-  if (req.fail_on_error && req.fail_after_body) {
-    throw cli_error(exit_code::usage, "--fail and --fail-with-body exclude each other");
-  }
-  if (vm["ipv4"].as<bool>() && vm["ipv6"].as<bool>()) {
-    throw cli_error(exit_code::usage, "-4 and -6 exclude each other");
-  }
-  req.ip_version = vm["ipv4"].as<bool>() ? 4 : vm["ipv6"].as<bool>() ? 6 : 0;
-  req.connect_timeout = parse_duration(vm["connect-timeout"].as<std::string>(), "connect-timeout");
-  req.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>(), "idle-timeout");
-  req.max_time = parse_duration(vm["max-time"].as<std::string>(), "max-time");
-  req.insecure = vm["insecure"].as<bool>();
-  if (vm.count("cacert")) req.ca_file = vm["cacert"].as<std::string>();
-  req.decode_content = vm["compressed"].as<bool>();
-  if (vm.count("max-filesize")) req.max_body_bytes = parse_size(vm["max-filesize"].as<std::string>(), "max-filesize");
+  set_limits(vm, req);
 
   // The body's destination, and where the head is printed.
   http::body_output out;
