@@ -268,6 +268,32 @@ std::string form_data(const std::vector<std::string>& args, const po::options_de
   return data;
 }
 
+/// Where http-get prints a response head.
+enum class head_to { none, out_stream, err_stream, body_output };
+
+/// -o, -I, -i and -s: sets the body's destination in `out`; returns where heads go.
+head_to choose_output(const po::variables_map& vm, const http::target_url& url, bool head, bool include,
+                      bool silent, http::body_output& out) {
+  bool const named = vm.count("output") > 0;
+  std::string const output = named ? vm["output"].as<std::string>() : std::string();
+  if (head) {
+    // -I -o FILE writes the head to FILE, as curl does; -I -o - is the default, stdout.
+    if (!named || output == "-") return head_to::out_stream;
+    out.to_file(output, false);
+    return head_to::body_output;
+  }
+  if (named && output == "-") {
+    out.to_stdout();
+    return include ? head_to::body_output : (silent ? head_to::none : head_to::err_stream);
+  }
+  if (named) {
+    out.to_file(output, false);
+  } else {
+    out.to_file(url.file_name.empty() ? "index.html" : url.file_name, true);
+  }
+  return include ? head_to::body_output : head_to::out_stream;
+}
+
 }  // namespace
 
 int http_get(const std::vector<std::string>& args) {
@@ -336,25 +362,7 @@ int http_get(const std::vector<std::string>& args) {
 
   // The body's destination, and where the head is printed.
   http::body_output out;
-  enum class head_to { none, out_stream, err_stream, body_output } head_dest = head_to::out_stream;
-  if (head) {
-    // -I -o FILE writes the head to FILE, as curl does; -I -o - is the default, stdout.
-    head_dest = head_to::out_stream;
-    if (vm.count("output") && vm["output"].as<std::string>() != "-") {
-      out.to_file(vm["output"].as<std::string>(), false);
-      head_dest = head_to::body_output;
-    }
-  } else if (vm.count("output") && vm["output"].as<std::string>() == "-") {
-    out.to_stdout();
-    head_dest = include ? head_to::body_output : (silent ? head_to::none : head_to::err_stream);
-  } else {
-    if (vm.count("output")) {
-      out.to_file(vm["output"].as<std::string>(), false);
-    } else {
-      out.to_file(url.file_name.empty() ? "index.html" : url.file_name, true);
-    }
-    head_dest = include ? head_to::body_output : head_to::out_stream;
-  }
+  head_to const head_dest = choose_output(vm, url, head, include, silent, out);
 
   if (verbose) {
     req.on_info = [](std::string_view line) { print_prefixed(line, "* "); };
