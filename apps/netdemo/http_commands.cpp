@@ -294,6 +294,71 @@ head_to choose_output(const po::variables_map& vm, const http::target_url& url, 
   return include ? head_to::body_output : head_to::out_stream;
 }
 
+/// A progress line on stderr, best effort: a progress line is not worth failing for.
+void draw_progress(const std::string& text) {
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    ssize_t const n = ::write(STDERR_FILENO, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+/// Runs the fetch until it ends or SIGINT/SIGTERM comes; its failure (exit 130 for a
+/// signal), or null.
+std::exception_ptr fetch_interruptible(http::request_options req) {
+  asio::io_context ioc(1);
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  bool interrupted = false;
+  std::exception_ptr failure;
+  asio::co_spawn(ioc, http::fetch(std::move(req)), [&](std::exception_ptr e, const http::response&) {
+    failure = e;
+    signals.cancel();
+  });
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    interrupted = true;
+    ioc.stop();
+  });
+  ioc.run();
+  if (interrupted) return std::make_exception_ptr(cli_error(exit_code::interrupted, "interrupted"));
+  return failure;
+}
+
+/// -c FILE: every cookie, Netscape format; a write error fails the run unless it failed.
+void save_cookie_jar(const po::variables_map& vm, const http::cookie_jar& jar, bool failed) {
+  if (!vm.count("cookie-jar")) return;
+  std::string const name = vm["cookie-jar"].as<std::string>();
+  std::ofstream jar_out(name, std::ios::binary | std::ios::trunc);
+  jar_out << jar.to_netscape(static_cast<std::int64_t>(std::time(nullptr)));
+  jar_out.close();
+  if (!jar_out && !failed) throw cli_error(exit_code::write_error, "cannot write the cookie jar '" + name + "'");
+}
+
+/// After a failed fetch: --fail-with-body keeps the whole body under its name; otherwise a
+/// partial body is kept (NAME.part) and said so. Rethrows the failure.
+[[noreturn]] void report_failure(std::exception_ptr failure, http::body_output& out, bool fail_after_body,
+                                 bool silent) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const error& e) {
+    if (e.code() == errc::http_status && fail_after_body) {
+      out.finish();
+      if (!out.is_stdout() && !silent && !out.name().empty()) {
+        std::cerr << "Saved " << out.bytes() << " bytes to '" << out.name() << "'\n";
+      }
+      throw;
+    }
+  } catch (...) {
+  }
+  std::string const kept = out.keep_partial();
+  if (!kept.empty()) {
+    std::cerr << "netdemo http-get: partial body (" << out.bytes() << " bytes) kept in '" << kept << "'\n";
+  }
+  std::rethrow_exception(failure);
+}
+
 }  // namespace
 
 int http_get(const std::vector<std::string>& args) {
@@ -398,74 +463,19 @@ int http_get(const std::vector<std::string>& args) {
                              !(out.is_stdout() && ::isatty(STDOUT_FILENO) == 1);
   std::optional<http::progress_meter> meter;
   std::uint64_t progress_bytes = 0;
-  auto const draw = [](const std::string& text) {
-    if (text.empty()) return;
-    std::string_view rest = text;
-    while (!rest.empty()) {  // best effort: a progress line is not worth failing for
-      ssize_t const n = ::write(STDERR_FILENO, rest.data(), rest.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;
-      rest.remove_prefix(static_cast<std::size_t>(n));
-    }
-  };
   if (show_progress) {
     req.on_progress = [&](std::uint64_t received, std::optional<std::uint64_t> total) {
       auto const now = std::chrono::steady_clock::now();
       if (!meter) meter.emplace(total, now);
       progress_bytes = received;
-      draw(meter->update(received, now));
+      draw_progress(meter->update(received, now));
     };
   }
 
-  asio::io_context ioc(1);
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  bool interrupted = false;
-  std::exception_ptr failure;
-  std::optional<http::response> result;
-  asio::co_spawn(ioc, http::fetch(std::move(req)),
-                 [&](std::exception_ptr e, http::response r) {
-                   failure = e;
-                   if (!e) result = std::move(r);
-                   signals.cancel();
-                 });
-  signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (ec) return;
-    interrupted = true;
-    ioc.stop();
-  });
-  ioc.run();
-  if (meter) draw(meter->finish(progress_bytes, std::chrono::steady_clock::now()));
-  if (interrupted) failure = std::make_exception_ptr(cli_error(exit_code::interrupted, "interrupted"));
-  if (vm.count("cookie-jar")) {
-    std::string const name = vm["cookie-jar"].as<std::string>();
-    std::ofstream jar_out(name, std::ios::binary | std::ios::trunc);
-    jar_out << jar.to_netscape(static_cast<std::int64_t>(std::time(nullptr)));
-    jar_out.close();
-    if (!jar_out && !failure) {
-      throw cli_error(exit_code::write_error, "cannot write the cookie jar '" + name + "'");
-    }
-  }
-  if (failure) {
-    // --fail-with-body: the body is complete; keep it under its name, then fail.
-    try {
-      std::rethrow_exception(failure);
-    } catch (const error& e) {
-      if (e.code() == errc::http_status && req_fail_after_body) {
-        out.finish();
-        if (!out.is_stdout() && !silent && !out.name().empty()) {
-          std::cerr << "Saved " << out.bytes() << " bytes to '" << out.name() << "'\n";
-        }
-        throw;
-      }
-    } catch (...) {
-    }
-    std::string const kept = out.keep_partial();
-    if (!kept.empty()) {
-      std::cerr << "netdemo http-get: partial body (" << out.bytes() << " bytes) kept in '" << kept
-                << "'\n";
-    }
-    std::rethrow_exception(failure);
-  }
+  std::exception_ptr failure = fetch_interruptible(std::move(req));
+  if (meter) draw_progress(meter->finish(progress_bytes, std::chrono::steady_clock::now()));
+  save_cookie_jar(vm, jar, failure != nullptr);
+  if (failure) report_failure(failure, out, req_fail_after_body, silent);
   out.finish();
   if ((!head || head_dest == head_to::body_output) && !out.is_stdout() && !silent &&
       !out.name().empty()) {
