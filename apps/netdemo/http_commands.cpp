@@ -25,6 +25,7 @@
 #include "cli.hpp"
 #include "netdemo/http/client.hpp"
 #include "netdemo/http/cookies.hpp"
+#include "netdemo/http/download.hpp"
 #include "netdemo/version.hpp"
 #include "netdemo/http/progress.hpp"
 #include "netdemo/http/url.hpp"
@@ -34,18 +35,6 @@ namespace netdemo::cli {
 namespace {
 
 namespace asio = boost::asio;
-
-/// Writes all of `data` to `fd`; throws error(write_error) naming `what` on failure.
-void write_all(int fd, std::string_view data, const std::string& what) {
-  while (!data.empty()) {
-    ssize_t const n = ::write(fd, data.data(), data.size());
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw cli_error(exit_code::write_error, "cannot write to " + what + ": " + std::strerror(errno));
-    }
-    data.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
 
 /// Prints lines of `text` (CRLF or LF separated) on stderr, each after `prefix`.
 void print_prefixed(std::string_view text, std::string_view prefix) {
@@ -60,110 +49,6 @@ void print_prefixed(std::string_view text, std::string_view prefix) {
   }
   std::cerr << out << std::flush;
 }
-
-/// Where the body goes: stdout, a file the user named, or a file named after the URL
-/// that never replaces an existing one.
-class body_output {
- public:
-  body_output() = default;
-  body_output(const body_output&) = delete;
-  body_output& operator=(const body_output&) = delete;
-  ~body_output() {
-    if (fd_ > STDERR_FILENO) ::close(fd_);
-  }
-
-  void to_stdout() { stdout_ = true; }
-  void to_file(std::string name, bool no_clobber) {
-    name_ = std::move(name);
-    no_clobber_ = no_clobber;
-  }
-  bool is_stdout() const noexcept { return stdout_; }
-  bool opened() const noexcept { return fd_ >= 0; }
-  const std::string& name() const noexcept { return name_; }
-  std::uint64_t bytes() const noexcept { return bytes_; }
-
-  /// Opens the destination (for a file: name, or name.1, name.2, ... with no_clobber).
-  void open() {
-    if (fd_ >= 0) return;
-    if (stdout_) {
-      std::cout.flush();
-      fd_ = STDOUT_FILENO;
-      return;
-    }
-    if (!no_clobber_) {
-      fd_ = ::open(name_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-      if (fd_ < 0) {
-        throw cli_error(exit_code::write_error, "cannot create '" + name_ + "': " + std::strerror(errno));
-      }
-      return;
-    }
-    std::string const base = name_;
-    for (int i = 0; i < 10000; ++i) {
-      std::string candidate = base;
-      if (i > 0) candidate.append(".").append(std::to_string(i));
-      fd_ = ::open(candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-      if (fd_ >= 0) {
-        name_ = std::move(candidate);
-        created_ = true;
-        return;
-      }
-      if (errno != EEXIST) {
-        throw cli_error(exit_code::write_error,
-                    "cannot create '" + candidate + "': " + std::strerror(errno));
-      }
-    }
-    throw cli_error(exit_code::write_error, "too many files named '" + base + "[.N]' already exist");
-  }
-
-  void write(std::string_view data) {
-    open();
-    write_all(fd_, data, stdout_ ? std::string("standard output") : "'" + name_ + "'");
-    bytes_ += data.size();
-  }
-
-  /// Opens the destination if no byte came (an empty body is an empty file), then closes
-  /// a file; throws error(write_error) if the data did not reach it.
-  void finish() {
-    if (fd_ < 0 && (stdout_ || !name_.empty())) open();
-    if (fd_ > STDERR_FILENO) {
-      int const fd = std::exchange(fd_, -1);
-      if (::close(fd) != 0) {
-        throw cli_error(exit_code::write_error, "cannot write to '" + name_ + "': " + std::strerror(errno));
-      }
-    }
-  }
-
-  /// After a failure: a file this run created is renamed NAME.part (or NAME.part.N);
-  /// a file the user named with -o keeps its name. Returns the name of the regular file
-  /// kept, or "" when nothing was kept: no byte came (the file is only opened at the
-  /// first one, so none was made), or the output is stdout, a device or a FIFO, where
-  /// nothing stays to be found.
-  std::string keep_partial() {
-    if (stdout_ || fd_ < 0) return {};
-    struct ::stat st {};
-    bool const regular = ::fstat(fd_, &st) == 0 && S_ISREG(st.st_mode);
-    ::close(std::exchange(fd_, -1));
-    if (!regular) return {};
-    if (!created_) return name_;
-    std::error_code ec;
-    for (int i = 0; i < 10000; ++i) {
-      std::string part = name_ + ".part";
-      if (i > 0) part.append(".").append(std::to_string(i));
-      if (std::filesystem::exists(part, ec)) continue;
-      std::filesystem::rename(name_, part, ec);
-      return ec ? name_ : part;
-    }
-    return name_;
-  }
-
- private:
-  bool stdout_ = false;
-  bool created_ = false;  // opened with O_EXCL by this run (safe to rename)
-  bool no_clobber_ = true;
-  std::string name_;
-  int fd_ = -1;
-  std::uint64_t bytes_ = 0;
-};
 
 /// An HTTP method is a token (RFC 9110 5.6.2).
 bool is_token(std::string_view s) {
@@ -259,22 +144,8 @@ std::string read_file(const std::string& name, const std::string& what) {
   return ss.str();
 }
 
-}  // namespace
-
-int http_get(const std::vector<std::string>& args) {
-  command_info const info{
-      "http-get", "URL-or-HOST [options]",
-      "Fetches a URL over HTTP/1.1 or HTTPS (a bare host means http://HOST/). Prints the status "
-      "line and headers to stdout and saves the body to a file named after the URL's last path "
-      "segment (or index.html), never replacing an existing file: name.1, name.2, ... are used "
-      "instead. Redirects are followed (up to --max-redirs); https verifies the certificate "
-      "against the system's CAs.",
-      "  netdemo http-get www.sina.com.cn\n"
-      "  netdemo http-get -o - http://127.0.0.1:8000/file.txt > copy.txt\n"
-      "  netdemo http-get -I https://example.com/\n"
-      "  netdemo http-get --cacert ca.pem -H 'Accept: text/plain' https://localhost:8443/\n"
-      "  netdemo http-get -d name=x --data-urlencode 'q=a b&c' -o - http://127.0.0.1:8000/post\n"
-      "  netdemo http-get -G -d page=2 -u user:secret -b cookies.txt -c cookies.txt example.com\n"};
+/// The options of http-get.
+po::options_description http_get_options() {
   po::options_description o("Options");
   o.add_options()
       ("url", po::value<std::string>(), "URL or host (positional)")
@@ -305,6 +176,206 @@ int http_get(const std::vector<std::string>& args) {
       ("max-filesize", po::value<std::string>(), "save at most BYTES of body (decoded with --compressed; K, M, G suffixes; more: exit 63)")
       ("insecure,k", po::bool_switch(), "https: do not verify the server's certificate")
       ("cacert", po::value<std::string>(), "https: trust the CA certificates in this PEM file");
+  return o;
+}
+
+/// -b: cookies 'k=v; ...' for `host`, or a Netscape cookie file, into `jar`.
+void load_cookies(const po::variables_map& vm, const std::string& host, http::cookie_jar& jar) {
+  if (vm.count("cookie")) {
+    for (const auto& b : vm["cookie"].as<std::vector<std::string>>()) {
+      if (has_control(b)) {
+        throw cli_error(exit_code::usage, "-b '" + shown(b) + "' has a control character (CR, LF, ...)");
+      }
+      if (b.find('=') != std::string::npos) {
+        if (jar.add_pairs(b, host) > 0) {
+          throw cli_error(exit_code::usage, "-b '" + shown(b) +
+                                            "' has a cookie with a tab inside, or over " +
+                                            std::to_string(http::cookie_jar::max_name_value) + " bytes");
+        }
+      } else if (std::filesystem::exists(b)) {
+        jar.load_netscape(read_file(b, "cookie file"));
+      }  // a file that does not exist yet (-b jar -c jar) is no cookies, as with curl
+    }
+  }
+}
+
+/// -A and -H into `req`, checked (no control characters, header names are tokens).
+void add_headers(const po::variables_map& vm, http::request_options& req) {
+  req.user_agent = std::string("netdemo/") + NETDEMO_VERSION;
+  if (vm.count("user-agent")) {
+    req.user_agent = vm["user-agent"].as<std::string>();
+    if (has_control(req.user_agent)) {
+      throw cli_error(exit_code::usage, "-A '" + shown(req.user_agent) + "' has a control character (CR, LF, ...)");
+    }
+  }
+  if (vm.count("header")) {
+    for (const auto& h : vm["header"].as<std::vector<std::string>>()) {
+      auto const colon = h.find(':');
+      if (colon == std::string::npos || colon == 0) {
+        throw cli_error(exit_code::usage, "--header wants 'Name: value', not '" + shown(h) + "'");
+      }
+      if (has_control(h)) {
+        throw cli_error(exit_code::usage, "-H '" + shown(h) + "' has a control character (CR, LF, ...)");
+      }
+      if (!is_token(std::string_view(h).substr(0, colon))) {
+        throw cli_error(exit_code::usage, "-H '" + shown(h) + "': '" + h.substr(0, colon) +
+                                          "' is not a header name (a token: letters, digits, !#$%&'*+-.^_`|~)");
+      }
+      std::string value = h.substr(colon + 1);
+      value.erase(0, value.find_first_not_of(" \t") == std::string::npos ? value.size()
+                                                                           : value.find_first_not_of(" \t"));
+      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
+      req.headers.push_back({h.substr(0, colon), std::move(value)});
+    }
+  }
+}
+
+/// Redirects, --fail, -4/-6, timeouts, TLS, --compressed and --max-filesize into `req`.
+void set_limits(const po::variables_map& vm, http::request_options& req) {
+  req.max_redirects = vm["max-redirs"].as<int>();
+  if (req.max_redirects < 0) throw cli_error(exit_code::usage, "--max-redirs must be 0 or more");
+  req.follow_redirects = !vm["no-follow"].as<bool>();
+  req.fail_on_error = vm["fail"].as<bool>();
+  req.fail_after_body = vm["fail-with-body"].as<bool>();
+  if (req.fail_on_error && req.fail_after_body) {
+    throw cli_error(exit_code::usage, "--fail and --fail-with-body exclude each other");
+  }
+  if (vm["ipv4"].as<bool>() && vm["ipv6"].as<bool>()) {
+    throw cli_error(exit_code::usage, "-4 and -6 exclude each other");
+  }
+  req.ip_version = vm["ipv4"].as<bool>() ? 4 : vm["ipv6"].as<bool>() ? 6 : 0;
+  req.connect_timeout = parse_duration(vm["connect-timeout"].as<std::string>(), "connect-timeout");
+  req.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>(), "idle-timeout");
+  req.max_time = parse_duration(vm["max-time"].as<std::string>(), "max-time");
+  req.insecure = vm["insecure"].as<bool>();
+  if (vm.count("cacert")) req.ca_file = vm["cacert"].as<std::string>();
+  req.decode_content = vm["compressed"].as<bool>();
+  if (vm.count("max-filesize")) req.max_body_bytes = parse_size(vm["max-filesize"].as<std::string>(), "max-filesize");
+}
+
+/// -d and --data-urlencode joined with '&', in command-line order; `have_data`: any given.
+std::string form_data(const std::vector<std::string>& args, const po::options_description& o,
+                      const po::positional_options_description& pos, bool& have_data) {
+  std::string data;
+  for (const auto& opt : po::command_line_parser(args).options(o).positional(pos).run().options) {
+    if (opt.string_key != "data" && opt.string_key != "data-urlencode") continue;
+    for (const auto& v : opt.value) {
+      if (have_data) data.push_back('&');
+      have_data = true;
+      data.append(opt.string_key == "data" ? v : urlencode_data(v));
+    }
+  }
+  return data;
+}
+
+/// Where http-get prints a response head.
+enum class head_to { none, out_stream, err_stream, body_output };
+
+/// -o, -I, -i and -s: sets the body's destination in `out`; returns where heads go.
+head_to choose_output(const po::variables_map& vm, const http::target_url& url, bool head, bool include,
+                      bool silent, http::body_output& out) {
+  bool const named = vm.count("output") > 0;
+  std::string const output = named ? vm["output"].as<std::string>() : std::string();
+  if (head) {
+    // -I -o FILE writes the head to FILE, as curl does; -I -o - is the default, stdout.
+    if (!named || output == "-") return head_to::out_stream;
+    out.to_file(output, false);
+    return head_to::body_output;
+  }
+  if (named && output == "-") {
+    out.to_stdout();
+    return include ? head_to::body_output : (silent ? head_to::none : head_to::err_stream);
+  }
+  if (named) {
+    out.to_file(output, false);
+  } else {
+    out.to_file(url.file_name.empty() ? "index.html" : url.file_name, true);
+  }
+  return include ? head_to::body_output : head_to::out_stream;
+}
+
+/// A progress line on stderr, best effort: a progress line is not worth failing for.
+void draw_progress(const std::string& text) {
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    ssize_t const n = ::write(STDERR_FILENO, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+/// Runs the fetch until it ends or SIGINT/SIGTERM comes; its failure (exit 130 for a
+/// signal), or null.
+std::exception_ptr fetch_interruptible(http::request_options req) {
+  asio::io_context ioc(1);
+  asio::signal_set signals(ioc, SIGINT, SIGTERM);
+  bool interrupted = false;
+  std::exception_ptr failure;
+  asio::co_spawn(ioc, http::fetch(std::move(req)), [&](std::exception_ptr e, const http::response&) {
+    failure = e;
+    signals.cancel();
+  });
+  signals.async_wait([&](const boost::system::error_code& ec, int) {
+    if (ec) return;
+    interrupted = true;
+    ioc.stop();
+  });
+  ioc.run();
+  if (interrupted) return std::make_exception_ptr(cli_error(exit_code::interrupted, "interrupted"));
+  return failure;
+}
+
+/// -c FILE: every cookie, Netscape format; a write error fails the run unless it failed.
+void save_cookie_jar(const po::variables_map& vm, const http::cookie_jar& jar, bool failed) {
+  if (!vm.count("cookie-jar")) return;
+  std::string const name = vm["cookie-jar"].as<std::string>();
+  std::ofstream jar_out(name, std::ios::binary | std::ios::trunc);
+  jar_out << jar.to_netscape(static_cast<std::int64_t>(std::time(nullptr)));
+  jar_out.close();
+  if (!jar_out && !failed) throw cli_error(exit_code::write_error, "cannot write the cookie jar '" + name + "'");
+}
+
+/// After a failed fetch: --fail-with-body keeps the whole body under its name; otherwise a
+/// partial body is kept (NAME.part) and said so. Rethrows the failure.
+[[noreturn]] void report_failure(std::exception_ptr failure, http::body_output& out, bool fail_after_body,
+                                 bool silent) {
+  try {
+    std::rethrow_exception(failure);
+  } catch (const error& e) {
+    if (e.code() == errc::http_status && fail_after_body) {
+      out.finish();
+      if (!out.is_stdout() && !silent && !out.name().empty()) {
+        std::cerr << "Saved " << out.bytes() << " bytes to '" << out.name() << "'\n";
+      }
+      throw;
+    }
+  } catch (...) {
+  }
+  std::string const kept = out.keep_partial();
+  if (!kept.empty()) {
+    std::cerr << "netdemo http-get: partial body (" << out.bytes() << " bytes) kept in '" << kept << "'\n";
+  }
+  std::rethrow_exception(failure);
+}
+
+}  // namespace
+
+int http_get(const std::vector<std::string>& args) {
+  command_info const info{
+      "http-get", "URL-or-HOST [options]",
+      "Fetches a URL over HTTP/1.1 or HTTPS (a bare host means http://HOST/). Prints the status "
+      "line and headers to stdout and saves the body to a file named after the URL's last path "
+      "segment (or index.html), never replacing an existing file: name.1, name.2, ... are used "
+      "instead. Redirects are followed (up to --max-redirs); https verifies the certificate "
+      "against the system's CAs.",
+      "  netdemo http-get www.sina.com.cn\n"
+      "  netdemo http-get -o - http://127.0.0.1:8000/file.txt > copy.txt\n"
+      "  netdemo http-get -I https://example.com/\n"
+      "  netdemo http-get --cacert ca.pem -H 'Accept: text/plain' https://localhost:8443/\n"
+      "  netdemo http-get -d name=x --data-urlencode 'q=a b&c' -o - http://127.0.0.1:8000/post\n"
+      "  netdemo http-get -G -d page=2 -u user:secret -b cookies.txt -c cookies.txt example.com\n"};
+  po::options_description o = http_get_options();
   po::positional_options_description pos;
   pos.add("url", 1);
   po::variables_map vm;
@@ -315,17 +386,8 @@ int http_get(const std::vector<std::string>& args) {
   auto url = http::parse_user_url(url_text);
   bool const head = vm["head"].as<bool>();
 
-  // -d and --data-urlencode in command-line order.
-  std::string data;
   bool have_data = false;
-  for (const auto& opt : po::command_line_parser(args).options(o).positional(pos).run().options) {
-    if (opt.string_key != "data" && opt.string_key != "data-urlencode") continue;
-    for (const auto& v : opt.value) {
-      if (have_data) data.push_back('&');
-      have_data = true;
-      data.append(opt.string_key == "data" ? v : urlencode_data(v));
-    }
-  }
+  std::string const data = form_data(args, o, pos, have_data);
   bool const get = vm["get"].as<bool>();
   if (head && have_data && !get) throw cli_error(exit_code::usage, "-I cannot send data (-d); add -G to put it in the URL");
   if (get && have_data) {
@@ -358,91 +420,14 @@ int http_get(const std::vector<std::string>& args) {
     }
   }
   http::cookie_jar jar;
-  if (vm.count("cookie")) {
-    for (const auto& b : vm["cookie"].as<std::vector<std::string>>()) {
-      if (has_control(b)) {
-        throw cli_error(exit_code::usage, "-b '" + shown(b) + "' has a control character (CR, LF, ...)");
-      }
-      if (b.find('=') != std::string::npos) {
-        if (jar.add_pairs(b, url.host) > 0) {
-          throw cli_error(exit_code::usage, "-b '" + shown(b) +
-                                            "' has a cookie with a tab inside, or over " +
-                                            std::to_string(http::cookie_jar::max_name_value) + " bytes");
-        }
-      } else if (std::filesystem::exists(b)) {
-        jar.load_netscape(read_file(b, "cookie file"));
-      }  // a file that does not exist yet (-b jar -c jar) is no cookies, as with curl
-    }
-  }
+  load_cookies(vm, url.host, jar);
   req.cookies = &jar;
-  req.user_agent = std::string("netdemo/") + NETDEMO_VERSION;
-  if (vm.count("user-agent")) {
-    req.user_agent = vm["user-agent"].as<std::string>();
-    if (has_control(req.user_agent)) {
-      throw cli_error(exit_code::usage, "-A '" + shown(req.user_agent) + "' has a control character (CR, LF, ...)");
-    }
-  }
-  if (vm.count("header")) {
-    for (const auto& h : vm["header"].as<std::vector<std::string>>()) {
-      auto const colon = h.find(':');
-      if (colon == std::string::npos || colon == 0) {
-        throw cli_error(exit_code::usage, "--header wants 'Name: value', not '" + shown(h) + "'");
-      }
-      if (has_control(h)) {
-        throw cli_error(exit_code::usage, "-H '" + shown(h) + "' has a control character (CR, LF, ...)");
-      }
-      if (!is_token(std::string_view(h).substr(0, colon))) {
-        throw cli_error(exit_code::usage, "-H '" + shown(h) + "': '" + h.substr(0, colon) +
-                                          "' is not a header name (a token: letters, digits, !#$%&'*+-.^_`|~)");
-      }
-      std::string value = h.substr(colon + 1);
-      value.erase(0, value.find_first_not_of(" \t") == std::string::npos ? value.size()
-                                                                           : value.find_first_not_of(" \t"));
-      while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.pop_back();
-      req.headers.push_back({h.substr(0, colon), std::move(value)});
-    }
-  }
-  req.max_redirects = vm["max-redirs"].as<int>();
-  if (req.max_redirects < 0) throw cli_error(exit_code::usage, "--max-redirs must be 0 or more");
-  req.follow_redirects = !vm["no-follow"].as<bool>();
-  req.fail_on_error = vm["fail"].as<bool>();
-  req.fail_after_body = vm["fail-with-body"].as<bool>();
-  if (req.fail_on_error && req.fail_after_body) {
-    throw cli_error(exit_code::usage, "--fail and --fail-with-body exclude each other");
-  }
-  if (vm["ipv4"].as<bool>() && vm["ipv6"].as<bool>()) {
-    throw cli_error(exit_code::usage, "-4 and -6 exclude each other");
-  }
-  req.ip_version = vm["ipv4"].as<bool>() ? 4 : vm["ipv6"].as<bool>() ? 6 : 0;
-  req.connect_timeout = parse_duration(vm["connect-timeout"].as<std::string>(), "connect-timeout");
-  req.idle_timeout = parse_duration(vm["idle-timeout"].as<std::string>(), "idle-timeout");
-  req.max_time = parse_duration(vm["max-time"].as<std::string>(), "max-time");
-  req.insecure = vm["insecure"].as<bool>();
-  if (vm.count("cacert")) req.ca_file = vm["cacert"].as<std::string>();
-  req.decode_content = vm["compressed"].as<bool>();
-  if (vm.count("max-filesize")) req.max_body_bytes = parse_size(vm["max-filesize"].as<std::string>(), "max-filesize");
+  add_headers(vm, req);
+  set_limits(vm, req);
 
   // The body's destination, and where the head is printed.
-  body_output out;
-  enum class head_to { none, out_stream, err_stream, body_output } head_dest = head_to::out_stream;
-  if (head) {
-    // -I -o FILE writes the head to FILE, as curl does; -I -o - is the default, stdout.
-    head_dest = head_to::out_stream;
-    if (vm.count("output") && vm["output"].as<std::string>() != "-") {
-      out.to_file(vm["output"].as<std::string>(), false);
-      head_dest = head_to::body_output;
-    }
-  } else if (vm.count("output") && vm["output"].as<std::string>() == "-") {
-    out.to_stdout();
-    head_dest = include ? head_to::body_output : (silent ? head_to::none : head_to::err_stream);
-  } else {
-    if (vm.count("output")) {
-      out.to_file(vm["output"].as<std::string>(), false);
-    } else {
-      out.to_file(url.file_name.empty() ? "index.html" : url.file_name, true);
-    }
-    head_dest = include ? head_to::body_output : head_to::out_stream;
-  }
+  http::body_output out;
+  head_to const head_dest = choose_output(vm, url, head, include, silent, out);
 
   if (verbose) {
     req.on_info = [](std::string_view line) { print_prefixed(line, "* "); };
@@ -478,74 +463,19 @@ int http_get(const std::vector<std::string>& args) {
                              !(out.is_stdout() && ::isatty(STDOUT_FILENO) == 1);
   std::optional<http::progress_meter> meter;
   std::uint64_t progress_bytes = 0;
-  auto const draw = [](const std::string& text) {
-    if (text.empty()) return;
-    std::string_view rest = text;
-    while (!rest.empty()) {  // best effort: a progress line is not worth failing for
-      ssize_t const n = ::write(STDERR_FILENO, rest.data(), rest.size());
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) return;
-      rest.remove_prefix(static_cast<std::size_t>(n));
-    }
-  };
   if (show_progress) {
     req.on_progress = [&](std::uint64_t received, std::optional<std::uint64_t> total) {
       auto const now = std::chrono::steady_clock::now();
       if (!meter) meter.emplace(total, now);
       progress_bytes = received;
-      draw(meter->update(received, now));
+      draw_progress(meter->update(received, now));
     };
   }
 
-  asio::io_context ioc(1);
-  asio::signal_set signals(ioc, SIGINT, SIGTERM);
-  bool interrupted = false;
-  std::exception_ptr failure;
-  std::optional<http::response> result;
-  asio::co_spawn(ioc, http::fetch(std::move(req)),
-                 [&](std::exception_ptr e, http::response r) {
-                   failure = e;
-                   if (!e) result = std::move(r);
-                   signals.cancel();
-                 });
-  signals.async_wait([&](const boost::system::error_code& ec, int) {
-    if (ec) return;
-    interrupted = true;
-    ioc.stop();
-  });
-  ioc.run();
-  if (meter) draw(meter->finish(progress_bytes, std::chrono::steady_clock::now()));
-  if (interrupted) failure = std::make_exception_ptr(cli_error(exit_code::interrupted, "interrupted"));
-  if (vm.count("cookie-jar")) {
-    std::string const name = vm["cookie-jar"].as<std::string>();
-    std::ofstream jar_out(name, std::ios::binary | std::ios::trunc);
-    jar_out << jar.to_netscape(static_cast<std::int64_t>(std::time(nullptr)));
-    jar_out.close();
-    if (!jar_out && !failure) {
-      throw cli_error(exit_code::write_error, "cannot write the cookie jar '" + name + "'");
-    }
-  }
-  if (failure) {
-    // --fail-with-body: the body is complete; keep it under its name, then fail.
-    try {
-      std::rethrow_exception(failure);
-    } catch (const error& e) {
-      if (e.code() == errc::http_status && req_fail_after_body) {
-        out.finish();
-        if (!out.is_stdout() && !silent && !out.name().empty()) {
-          std::cerr << "Saved " << out.bytes() << " bytes to '" << out.name() << "'\n";
-        }
-        throw;
-      }
-    } catch (...) {
-    }
-    std::string const kept = out.keep_partial();
-    if (!kept.empty()) {
-      std::cerr << "netdemo http-get: partial body (" << out.bytes() << " bytes) kept in '" << kept
-                << "'\n";
-    }
-    std::rethrow_exception(failure);
-  }
+  std::exception_ptr failure = fetch_interruptible(std::move(req));
+  if (meter) draw_progress(meter->finish(progress_bytes, std::chrono::steady_clock::now()));
+  save_cookie_jar(vm, jar, failure != nullptr);
+  if (failure) report_failure(failure, out, req_fail_after_body, silent);
   out.finish();
   if ((!head || head_dest == head_to::body_output) && !out.is_stdout() && !silent &&
       !out.name().empty()) {

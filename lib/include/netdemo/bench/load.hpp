@@ -35,10 +35,10 @@ struct progress {
 
 /// What to run.
 struct options {
-  transport proto = transport::tcp;
-  std::string host = "127.0.0.1";
-  std::uint16_t port = 0;
-  role kind = role::echo;
+  transport proto = transport::tcp;  ///< TCP connections or UDP sockets
+  std::string host = "127.0.0.1";    ///< the server: a name (net::async_lookup) or an address
+  std::uint16_t port = 0;            ///< the server's port
+  role kind = role::echo;            ///< what the server answers, so replies can be checked
   std::size_t connections = 1;                ///< TCP connections or UDP sockets
   std::size_t message_size = 64;              ///< bytes per message (text roles: LF included)
   std::size_t pipeline = 1;                   ///< messages in flight per connection
@@ -67,8 +67,9 @@ struct error_counts {
   std::uint64_t timeouts = 0;        ///< TCP: no reply within the timeout (run or drain)
   std::uint64_t losses = 0;          ///< UDP: no reply within the timeout (sent again)
 
-  /// Replies that were wrong (exit code 8).
+  /// Replies that were wrong (the CLI exits with 8 for them).
   std::uint64_t malformed() const noexcept { return mismatch + unexpected + truncated; }
+  /// Every error counted.
   std::uint64_t total() const noexcept {
     return malformed() + closed + reset + refused + connect_failed + timeouts + losses;
   }
@@ -83,7 +84,7 @@ struct result {
   std::uint64_t bytes_sent = 0;        ///< while measuring
   std::uint64_t bytes_received = 0;    ///< while measuring
   histogram latency;                   ///< round trip per message, nanoseconds, while measuring
-  error_counts errors;
+  error_counts errors;                 ///< the errors of the whole run, by kind
   std::uint64_t late_replies = 0;      ///< UDP: a reply that came after its loss was counted
   std::uint64_t connects = 0;          ///< connections established (TCP), the first ones included
   std::uint64_t open_at_end = 0;       ///< connections open when measuring ended

@@ -24,7 +24,7 @@ inline constexpr std::size_t max_reply_datagram = 64 * 1024;
 
 /// One answered request.
 struct datagram_reply {
-  std::string data;
+  std::string data;        ///< the reply's bytes (at most max_reply_datagram)
   int attempts = 1;        ///< datagrams sent before the reply came
   bool truncated = false;  ///< the reply was longer than max_reply_datagram
 };
@@ -33,11 +33,14 @@ struct datagram_reply {
 template <class Protocol>
 class datagram_client {
  public:
+  /// The connected socket's type.
   using socket_type = typename Protocol::socket;
 
+  /// Takes a connected socket (connect_udp, connect_unix_datagram make one).
   explicit datagram_client(socket_type socket)
       : socket_(std::move(socket)), buf_(max_reply_datagram + 1) {}
 
+  /// The socket, for options or to close it. Threading: the client's executor only.
   socket_type& socket() noexcept { return socket_; }
 
   /// Sends `msg` and waits `timeout` for the reply, resending up to `retries` times.

@@ -53,10 +53,13 @@ enum class reply_framing : std::uint8_t {
 template <class Protocol, class Stream = typename Protocol::socket>
 class stream_client {
  public:
+  /// The connected stream's type: the protocol's socket, or a TLS stream over it.
   using socket_type = Stream;
 
+  /// Takes a connected socket (connect_tcp, connect_unix make one).
   explicit stream_client(socket_type socket) : socket_(std::move(socket)) {}
 
+  /// The socket, for options or to close it. Threading: the client's executor only.
   socket_type& socket() noexcept { return socket_; }
 
   /// Sends all of `bytes`.

@@ -15,14 +15,15 @@
 
 namespace netdemo::http {
 
+/// One cookie of a jar, as a server set it (RFC 6265 5.3) or a cookie file held it.
 struct cookie {
-  std::string name;
-  std::string value;
+  std::string name;         ///< as the server sent it
+  std::string value;        ///< as the server sent it (no decoding)
   std::string domain;       ///< lower case, no leading dot
   std::string path = "/";   ///< starts with '/'
   bool host_only = true;    ///< no Domain attribute: only `domain` itself gets it
   bool secure = false;      ///< only sent over https
-  bool http_only = false;
+  bool http_only = false;   ///< HttpOnly (kept and saved; a client without scripts ignores it)
   std::int64_t expires = 0; ///< Unix seconds; 0 = a session cookie
   std::uint64_t last_use = 0; ///< the jar's count when it was stored or last sent (not saved)
 };
@@ -43,6 +44,7 @@ class cookie_jar {
   /// The Cookie field sent: at most this many bytes and cookies (curl's limits, under the
   /// 8 KiB line most servers accept); the cookies that do not fit are left out.
   static constexpr std::size_t max_header_bytes = 8190;
+  /// The most cookies sent in one Cookie header; the others are left out.
   static constexpr std::size_t max_header_cookies = 150;
 
   /// Stores one Set-Cookie value received from `host` for a request to `request_path`
@@ -82,6 +84,7 @@ class cookie_jar {
   /// domain and path, the sizes within the limits above, a path starting with '/'.
   static bool valid(const cookie& c);
 
+  /// Every cookie held, oldest first. Valid until the jar next changes.
   const std::vector<cookie>& cookies() const noexcept { return cookies_; }
 
  private:

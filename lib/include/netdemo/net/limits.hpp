@@ -42,6 +42,8 @@ struct server_limits {
 
 /// Connections open in the stream servers that share it (one server per thread): a
 /// server refuses a connection once `max_connections` are open in all of them.
+/// Threading: every member may be called from any thread (relaxed atomics: a count, not
+/// a synchronisation).
 class connection_count {
  public:
   /// Counts one more connection unless `max` are open already.
@@ -52,8 +54,11 @@ class connection_count {
     }
     return false;
   }
+  /// Counts one more connection, whatever the limit (an adopted socket).
   void add() noexcept { open_.fetch_add(1, std::memory_order_relaxed); }
+  /// Counts one connection less.
   void remove() noexcept { open_.fetch_sub(1, std::memory_order_relaxed); }
+  /// Connections counted now (a snapshot: other threads may change it at once).
   std::size_t open() const noexcept { return open_.load(std::memory_order_relaxed); }
 
  private:
