@@ -359,6 +359,48 @@ void save_cookie_jar(const po::variables_map& vm, const http::cookie_jar& jar, b
   std::rethrow_exception(failure);
 }
 
+/// The request of the URL, -d/--data-urlencode (-G: in the query), -X and -u; `url` is set
+/// to the URL fetched.
+http::request_options build_request(const std::vector<std::string>& args, const po::options_description& o,
+                                    const po::positional_options_description& pos, const po::variables_map& vm,
+                                    http::target_url& url) {
+  std::string url_text = vm["url"].as<std::string>();
+  url = http::parse_user_url(url_text);
+  bool const head = vm["head"].as<bool>();
+
+  bool have_data = false;
+  std::string const data = form_data(args, o, pos, have_data);
+  bool const get = vm["get"].as<bool>();
+  if (head && have_data && !get) throw cli_error(exit_code::usage, "-I cannot send data (-d); add -G to put it in the URL");
+  if (get && have_data) {
+    std::string with_query = url.url;
+    with_query.push_back(url.target.find('?') == std::string::npos ? '?' : '&');
+    with_query.append(data);
+    url = http::parse_user_url(with_query);
+    url_text = url.url;
+  }
+
+  http::request_options req;
+  req.url = url_text;
+  req.method = head ? "HEAD" : "GET";
+  if (have_data && !get) {
+    req.method = "POST";
+    req.body = data;
+    req.content_type = "application/x-www-form-urlencoded";
+  }
+  if (vm.count("request")) {
+    req.method = vm["request"].as<std::string>();
+    if (!is_token(req.method)) throw cli_error(exit_code::usage, "-X wants an HTTP method, not '" + req.method + "'");
+  }
+  if (vm.count("user")) {
+    req.basic_auth = vm["user"].as<std::string>();
+    if (req.basic_auth.find(':') == std::string::npos) {
+      throw cli_error(exit_code::usage, "-u wants 'user:password'");
+    }
+  }
+  return req;
+}
+
 }  // namespace
 
 int http_get(const std::vector<std::string>& args) {
@@ -382,43 +424,12 @@ int http_get(const std::vector<std::string>& args) {
   if (!parse(info, args, o, pos, vm)) return 0;
   if (!vm.count("url")) throw cli_error(exit_code::usage, "a URL or host is required");
 
-  std::string url_text = vm["url"].as<std::string>();
-  auto url = http::parse_user_url(url_text);
   bool const head = vm["head"].as<bool>();
-
-  bool have_data = false;
-  std::string const data = form_data(args, o, pos, have_data);
-  bool const get = vm["get"].as<bool>();
-  if (head && have_data && !get) throw cli_error(exit_code::usage, "-I cannot send data (-d); add -G to put it in the URL");
-  if (get && have_data) {
-    std::string with_query = url.url;
-    with_query.push_back(url.target.find('?') == std::string::npos ? '?' : '&');
-    with_query.append(data);
-    url = http::parse_user_url(with_query);
-    url_text = url.url;
-  }
   bool const include = vm["include"].as<bool>();
   bool const silent = vm["silent"].as<bool>();
   bool const verbose = vm["verbose"].as<bool>();
-
-  http::request_options req;
-  req.url = url_text;
-  req.method = head ? "HEAD" : "GET";
-  if (have_data && !get) {
-    req.method = "POST";
-    req.body = data;
-    req.content_type = "application/x-www-form-urlencoded";
-  }
-  if (vm.count("request")) {
-    req.method = vm["request"].as<std::string>();
-    if (!is_token(req.method)) throw cli_error(exit_code::usage, "-X wants an HTTP method, not '" + req.method + "'");
-  }
-  if (vm.count("user")) {
-    req.basic_auth = vm["user"].as<std::string>();
-    if (req.basic_auth.find(':') == std::string::npos) {
-      throw cli_error(exit_code::usage, "-u wants 'user:password'");
-    }
-  }
+  http::target_url url;
+  http::request_options req = build_request(args, o, pos, vm, url);
   http::cookie_jar jar;
   load_cookies(vm, url.host, jar);
   req.cookies = &jar;
