@@ -2,7 +2,8 @@
 # Installs what is needed, then builds and runs every test, in four stages (all by default):
 #
 #   release  g++ Release build with warnings as errors (build/); the whole suite; then
-#            install it and build and run examples/ against the package (package-test.sh)
+#            install it and build and run examples/ against the package (package-test.sh);
+#            then the API reference with Doxygen, where a warning is a failure
 #   asan     clang with ASan + UBSan and the fuzz targets (build-asan/); the whole suite,
 #            the fuzz targets' seeds included, with no sanitizer report allowed
 #   fuzz     each fuzz target for FUZZ_SECONDS (20) on its seeds (scripts/fuzz.sh)
@@ -70,6 +71,8 @@ if want release; then
   ctest --test-dir "$build" --output-on-failure --timeout 120 -j"$jobs"
   stamp "release: install, and the examples as an outside project"
   "$root/scripts/package-test.sh" "$build"
+  stamp "release: the API reference (Doxygen; any warning fails it)"
+  cmake --build "$build" --target doc
 fi
 
 if want asan || want fuzz; then

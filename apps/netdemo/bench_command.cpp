@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <functional>
 #include <cstdio>
 #include <iostream>
 #include <sstream>
@@ -243,27 +244,8 @@ run_settings read_settings(const po::variables_map& vm) {
   return s;
 }
 
-}  // namespace
-
-int bench(const std::vector<std::string>& args) {
-  command_info const info{
-      "bench", "tcp|udp|stream [options]",
-      "Load generator for netdemo's servers (and any RFC 862 echo server): -c connections\n"
-      "(UDP: connected sockets) each keep --pipeline messages of --size bytes in flight for\n"
-      "--duration after a --warmup. Every reply is checked byte for byte: echo must return\n"
-      "the message; hello must greet 'Welcome!' (TCP) and answer 'NAME\\n' with\n"
-      "'Hello, NAME!\\n'; timestamp must answer '[<time>] NAME\\n'. A wrong, missing or extra\n"
-      "byte is an error (exit 8), never a faster number. 'stream' mode keeps --window bytes\n"
-      "of --size chunks in flight per connection and reports the MB/s echoed. Reports\n"
-      "messages/s, MB/s and round-trip latency percentiles; --json prints one object.\n"
-      "A TCP connection that drops is re-established (--no-reconnect: it stays down); the\n"
-      "errors are counted and reported. Live progress goes to stderr when it is a terminal.",
-      "  netdemo bench tcp -p 9999 -c 50 -m 64 -d 5            # against tcp-server --role echo\n"
-      "  netdemo bench tcp -p 9999 --role hello -c 10 --pipeline 16\n"
-      "  netdemo bench stream -p 9999 -m 16384 --window 262144\n"
-      "  netdemo bench udp -p 9999 -c 4 --timeout 200ms --json\n"
-      "  netdemo bench tcp -p 8443 --tls --cacert ca.pem --host localhost -c 10\n"};
-  po::options_description o("Options");
+/// bench's options.
+void add_bench_options(po::options_description& o) {
   o.add_options()
       ("mode", po::value<std::string>(), "tcp, udp or stream (positional)")
       ("host", po::value<std::string>()->default_value("127.0.0.1"), "server address or name")
@@ -285,50 +267,37 @@ int bench(const std::vector<std::string>& args) {
       ("insecure,k", "with --tls: do not check the server's certificate")
       ("json", "print one JSON object instead of the text report")
       ("quiet,q", "no live progress line on stderr");
-  po::positional_options_description pos;
-  pos.add("mode", 1);
-  po::variables_map vm;
-  if (!parse(info, args, o, pos, vm)) return 0;
-  if (!vm.count("mode")) throw cli_error(exit_code::usage, "which mode: tcp, udp or stream?");
-  run_settings s = read_settings(vm);
+}
 
-  interrupt_guard guard;
-  s.opt.cancel = &interrupt_requested;
-  bool const live = !s.quiet && ::isatty(STDERR_FILENO) == 1;
-  bool progress_shown = false;
-  if (live) {
-    std::size_t const total = s.opt.connections;
-    s.opt.on_progress = [&progress_shown, total](const bench::progress& p) {
-      std::string line = "\r";
-      line.append(p.phase);
-      line.append(" ");
-      line.append(fixed(p.elapsed_s, 0));
-      line.append(" s: ");
-      line.append(grouped(static_cast<std::uint64_t>(p.msgs_per_s)));
-      line.append(" msg/s");
-      if (p.mb_per_s > 0) {
-        line.append(", ");
-        line.append(fixed(p.mb_per_s, 2));
-        line.append(" MB/s");
-      }
-      line.append(", errors ");
-      line.append(grouped(p.errors));
-      line.append(", open ");
-      line.append(std::to_string(p.open));
-      line.append("/");
-      line.append(std::to_string(total));
-      line.append("\033[K");
-      std::cerr << line << std::flush;
-      progress_shown = true;
-    };
-  }
-  bench::result const r = bench::run(s.opt);
-  if (progress_shown) std::cerr << "\r\033[K" << std::flush;
-  if (s.json) {
-    std::cout << bench_json(s.mode, s.opt, r) << std::flush;
-  } else {
-    print_text(s, r);
-  }
+/// The live progress line on stderr (a terminal only); sets `shown` once drawn.
+std::function<void(const bench::progress&)> progress_line(std::size_t connections, bool& shown) {
+  return [&shown, connections](const bench::progress& p) {
+    std::string line = "\r";
+    line.append(p.phase);
+    line.append(" ");
+    line.append(fixed(p.elapsed_s, 0));
+    line.append(" s: ");
+    line.append(grouped(static_cast<std::uint64_t>(p.msgs_per_s)));
+    line.append(" msg/s");
+    if (p.mb_per_s > 0) {
+      line.append(", ");
+      line.append(fixed(p.mb_per_s, 2));
+      line.append(" MB/s");
+    }
+    line.append(", errors ");
+    line.append(grouped(p.errors));
+    line.append(", open ");
+    line.append(std::to_string(p.open));
+    line.append("/");
+    line.append(std::to_string(connections));
+    line.append("\033[K");
+    std::cerr << line << std::flush;
+    shown = true;
+  };
+}
+
+/// The exit code of a finished run (docs/exit-codes.md).
+int bench_exit_code(const run_settings& s, const bench::result& r) {
   if (r.interrupted) {
     std::cerr << "Interrupted.\n";
     return static_cast<int>(exit_code::interrupted);
@@ -341,6 +310,49 @@ int bench(const std::vector<std::string>& args) {
   if (r.errors.malformed() > 0) return static_cast<int>(exit_code::malformed_reply);
   if (r.errors.total() > 0) return static_cast<int>(exit_code::failure);
   return 0;
+}
+
+}  // namespace
+
+int bench(const std::vector<std::string>& args) {
+  command_info const info{
+      "bench", "tcp|udp|stream [options]",
+      "Load generator for netdemo's servers (and any RFC 862 echo server): -c connections\n"
+      "(UDP: connected sockets) each keep --pipeline messages of --size bytes in flight for\n"
+      "--duration after a --warmup. Every reply is checked byte for byte: echo must return\n"
+      "the message; hello must greet 'Welcome!' (TCP) and answer 'NAME\\n' with\n"
+      "'Hello, NAME!\\n'; timestamp must answer '[<time>] NAME\\n'. A wrong, missing or extra\n"
+      "byte is an error (exit 8), never a faster number. 'stream' mode keeps --window bytes\n"
+      "of --size chunks in flight per connection and reports the MB/s echoed. Reports\n"
+      "messages/s, MB/s and round-trip latency percentiles; --json prints one object.\n"
+      "A TCP connection that drops is re-established (--no-reconnect: it stays down); the\n"
+      "errors are counted and reported. Live progress goes to stderr when it is a terminal.",
+      "  netdemo bench tcp -p 9999 -c 50 -m 64 -d 5            # against tcp-server --role echo\n"
+      "  netdemo bench tcp -p 9999 --role hello -c 10 --pipeline 16\n"
+      "  netdemo bench stream -p 9999 -m 16384 --window 262144\n"
+      "  netdemo bench udp -p 9999 -c 4 --timeout 200ms --json\n"
+      "  netdemo bench tcp -p 8443 --tls --cacert ca.pem --host localhost -c 10\n"};
+  po::options_description o("Options");
+  add_bench_options(o);
+  po::positional_options_description pos;
+  pos.add("mode", 1);
+  po::variables_map vm;
+  if (!parse(info, args, o, pos, vm)) return 0;
+  if (!vm.count("mode")) throw cli_error(exit_code::usage, "which mode: tcp, udp or stream?");
+  run_settings s = read_settings(vm);
+
+  interrupt_guard guard;
+  s.opt.cancel = &interrupt_requested;
+  bool progress_shown = false;
+  if (!s.quiet && ::isatty(STDERR_FILENO) == 1) s.opt.on_progress = progress_line(s.opt.connections, progress_shown);
+  bench::result const r = bench::run(s.opt);
+  if (progress_shown) std::cerr << "\r\033[K" << std::flush;
+  if (s.json) {
+    std::cout << bench_json(s.mode, s.opt, r) << std::flush;
+  } else {
+    print_text(s, r);
+  }
+  return bench_exit_code(s, r);
 }
 
 }  // namespace netdemo::cli

@@ -401,10 +401,9 @@ http::request_options build_request(const std::vector<std::string>& args, const 
   return req;
 }
 
-}  // namespace
-
-int http_get(const std::vector<std::string>& args) {
-  command_info const info{
+/// http-get's help: what it does, and examples.
+command_info http_get_info() {
+  return {
       "http-get", "URL-or-HOST [options]",
       "Fetches a URL over HTTP/1.1 or HTTPS (a bare host means http://HOST/). Prints the status "
       "line and headers to stdout and saves the body to a file named after the URL's last path "
@@ -417,6 +416,12 @@ int http_get(const std::vector<std::string>& args) {
       "  netdemo http-get --cacert ca.pem -H 'Accept: text/plain' https://localhost:8443/\n"
       "  netdemo http-get -d name=x --data-urlencode 'q=a b&c' -o - http://127.0.0.1:8000/post\n"
       "  netdemo http-get -G -d page=2 -u user:secret -b cookies.txt -c cookies.txt example.com\n"};
+}
+
+}  // namespace
+
+int http_get(const std::vector<std::string>& args) {
+  command_info const info = http_get_info();
   po::options_description o = http_get_options();
   po::positional_options_description pos;
   pos.add("url", 1);
