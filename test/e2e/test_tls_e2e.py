@@ -152,7 +152,7 @@ class Limits(TlsCase):
         s.wait_line(r"closed \(limit:line,")
 
     def test_idle_timeout_over_tls(self):
-        s = self.tls_server("--idle-timeout", "300ms")
+        s = self.tls_server("--idle-timeout", "1s")
         c = self.tls_connect(s)
         self.assertEqual(recv_until(c, lambda d: False, 5), b"Welcome!")
         s.wait_line(r"closed \(idle,")

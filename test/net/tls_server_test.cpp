@@ -213,7 +213,7 @@ TEST_CASE("TLS server: a peer's close_notify and an idle close are answered with
   asio::io_context ioc;
   close_log log;
   auto limits = fast_limits();
-  limits.idle_timeout = 300ms;
+  limits.idle_timeout = 1000ms;
   auto server = server_for(ioc, hello_handler({}, 1024), limits, log);
   boost::system::error_code after_eof, after_idle;
   run_with_server(ioc, server, [&]() -> asio::awaitable<void> {
