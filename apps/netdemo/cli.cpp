@@ -214,7 +214,8 @@ void add_json_fields(boost::json::object& o, const net::event& e, std::size_t th
     o["threads"] = threads;
     return;
   }
-  if (!e.peer.empty()) o["peer"] = json_text(e.peer);
+  // A datagram server's stopping event names its own address, not a peer.
+  if (!e.peer.empty()) o[e.kind == event_kind::stopping ? "address" : "peer"] = json_text(e.peer);
   switch (e.kind) {
     case event_kind::closed:
       o["reason"] = json_text(net::to_string(e.reason));

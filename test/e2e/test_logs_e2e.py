@@ -14,14 +14,17 @@ import os
 import re
 import signal
 import socket
+import ssl
 import subprocess
 import sys
+import threading
 import time
 import unittest
 
 sys.dont_write_bytecode = True  # keep the source tree clean when run by hand
 import netdemo_harness as h  # noqa: E402
 from netdemo_harness import NetdemoTestCase  # noqa: E402
+from tls_support import TlsCase, recv_until  # noqa: E402
 
 ISO_MS = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d"
 COMMON_KEYS = {"event", "transport", "role"}
@@ -112,9 +115,11 @@ class LogServer:
 
 def check_common(tc, records, transport, role):
     for r in records:
-        tc.assertTrue(COMMON_KEYS <= set(r), r)
         tc.assertRegex(r["time"], "^" + ISO_MS + "$")
-        if r["event"] != "abort":
+        if r["event"] == "abort":  # the CLI's own line: no server behind it
+            tc.assertEqual(set(r), {"time", "event", "message"}, r)
+        else:
+            tc.assertTrue(COMMON_KEYS <= set(r), r)
             tc.assertEqual((r["transport"], r["role"]), (transport, role), r)
 
 
@@ -227,12 +232,76 @@ class JsonTcp(NetdemoTestCase):
         self.assertEqual(s.stop(), 0)
         s.records()
 
+    def test_second_signal_is_an_abort_record(self):
+        s = LogServer(self, ["tcp-server", "--port", "0", "--log-format", "json",
+                             "--role", "echo", "--grace", "30s"])
+        port = s.port()
+        c = socket.socket()
+        self.addCleanup(c.close)
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 32768)
+        c.settimeout(15)
+        c.connect(("127.0.0.1", port))
+        stats = {"sent": 0, "stop": False}
+
+        def stuff():  # writes and never reads: the server's session gets stuck writing
+            try:
+                while not stats["stop"]:
+                    c.sendall(b"x" * 65536)
+                    stats["sent"] += 65536
+            except OSError:
+                pass
+        threading.Thread(target=stuff, daemon=True).start()
+        self.addCleanup(lambda: stats.__setitem__("stop", True))
+        self.assertTrue(h.wait_until_sending_stalls(stats), "the echo server never stopped reading")
+        s.p.send_signal(signal.SIGTERM)
+        s.wait_for(lambda r: r["event"] == "stopping", "stopping")
+        self.assertEqual(s.stop(signal.SIGINT), 1)
+        recs = s.records()
+        check_common(self, recs, "tcp", "echo")
+        abort = [r for r in recs if r["event"] == "abort"]
+        self.assertEqual(len(abort), 1, recs)
+        self.assertEqual(abort[0]["message"], "Second signal: closing every connection now.")
+        self.assertEqual(set(abort[0]), {"time", "event", "message"})
+        close = [r for r in recs if r["event"] == "close"]
+        self.assertEqual([r["reason"] for r in close], ["aborted"], recs)
+        self.assertGreater(close[0]["bytes_in"], 0)
+
     def test_quiet_keeps_listening_and_stopping(self):
         s = LogServer(self, ["tcp-server", "--port", "0", "--log-format", "json", "-q"])
         port = s.port()
         self.session(port, b"exit\n")
         self.assertEqual(s.stop(), 0)
         self.assertEqual([r["event"] for r in s.records()], ["listening", "stopping"])
+
+
+class JsonTls(TlsCase):
+    def test_handshake_failure_has_reason_and_detail(self):
+        s = LogServer(self, ["tcp-server", "--port", "0", "--log-format", "json",
+                             "--tls-cert", self.certs.cert, "--tls-key", self.certs.key])
+        port = s.port()
+        plain = self.connect(port)
+        local = plain.getsockname()[1]
+        plain.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        try:
+            h.recv_until_eof(plain, h.QUICK)
+        except ConnectionResetError:
+            pass
+        rec = s.close_of(local)
+        self.assertEqual(rec["reason"], "tls handshake", rec)
+        self.assertTrue(rec["detail"].startswith("tls handshake: "), rec)
+        raw = self.connect(port)
+        tls_port = raw.getsockname()[1]
+        c = ssl.create_default_context(cafile=self.certs.ca).wrap_socket(raw, server_hostname="localhost")
+        self.addCleanup(c.close)
+        self.assertEqual(recv_until(c, lambda d: d.endswith(b"Welcome!")), b"Welcome!")
+        c.sendall(b"exit\n")
+        recv_until(c, lambda d: False, timeout=1)
+        c.close()
+        rec = s.close_of(tls_port)
+        self.assertEqual((rec["reason"], rec["bytes_in"], rec["bytes_out"]), ("exit", 5, 8), rec)
+        self.assertNotIn("detail", rec)
+        self.assertEqual(s.stop(), 0)
+        check_common(self, s.records(), "tls", "hello")
 
 
 class JsonUdp(NetdemoTestCase):
@@ -254,6 +323,8 @@ class JsonUdp(NetdemoTestCase):
         recs = s.records()
         check_common(self, recs, "udp", "hello")
         self.assertEqual(recs[-1]["event"], "stopping")
+        self.assertEqual(recs[-1]["address"], "127.0.0.1:%d" % port)
+        self.assertNotIn("peer", recs[-1])
 
 
 class LogTime(NetdemoTestCase):
