@@ -6,11 +6,17 @@
 #include <cerrno>
 
 #include <cmath>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 #include <iostream>
 #include <stdexcept>
 #include <system_error>
+
+// Boost.JSON's definitions are compiled once, in bench_json.cpp (header-only mode).
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/json/string.hpp>
 
 #include "netdemo/net/endpoints.hpp"
 #include "netdemo/proto/text.hpp"
@@ -104,64 +110,181 @@ std::uint16_t parse_port(int value) {
 
 namespace {
 
-std::string clock_now() {
-  std::time_t const t = std::time(nullptr);
+/// The time of a log line. Text keeps today's `HH:MM:SS` unless --log-time is given (the
+/// e2e harness and scripts read that prefix); then, and always in JSON, the date and
+/// milliseconds too, JSON as ISO 8601 with the UTC offset.
+std::string log_stamp(log_time t, log_format f) {
+  using namespace std::chrono;
+  auto const now = system_clock::now();
+  auto const ms = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::time_t const secs = system_clock::to_time_t(now);
   std::tm tm{};
-  ::localtime_r(&t, &tm);
-  char buf[16];
-  std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
-  return buf;
+  if (t == log_time::utc) {
+    ::gmtime_r(&secs, &tm);
+  } else {
+    ::localtime_r(&secs, &tm);
+  }
+  bool const json = f == log_format::json;
+  char buf[64];
+  if (t == log_time::clock && !json) {
+    std::strftime(buf, sizeof buf, "%H:%M:%S", &tm);
+    return buf;
+  }
+  std::strftime(buf, sizeof buf, json ? "%Y-%m-%dT%H:%M:%S" : "%Y-%m-%d %H:%M:%S", &tm);
+  std::string out = buf;
+  std::snprintf(buf, sizeof buf, ".%03d", static_cast<int>(ms));
+  out += buf;
+  if (json) {
+    long const off = tm.tm_gmtoff / 60;  // minutes east of UTC; 0 for UTC
+    std::snprintf(buf, sizeof buf, "%c%02ld:%02ld", off < 0 ? '-' : '+', std::labs(off) / 60,
+                  std::labs(off) % 60);
+    out += buf;
+  } else if (t == log_time::utc) {
+    out += 'Z';
+  }
+  return out;
+}
+
+/// `s` as valid UTF-8: each byte that does not start a well-formed sequence becomes
+/// U+FFFD. Peers and details can carry any bytes (a Unix path), and a JSON line with
+/// invalid UTF-8 is no JSON to a strict reader; Boost.JSON passes bytes through unchecked.
+std::string valid_utf8(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  std::size_t i = 0;
+  while (i < s.size()) {
+    auto const at = [&](std::size_t k) { return static_cast<unsigned>(static_cast<unsigned char>(s[i + k])); };
+    unsigned const c = at(0);
+    std::size_t const n = c < 0x80                  ? 1
+                          : c >= 0xC2 && c <= 0xDF ? 2
+                          : c >= 0xE0 && c <= 0xEF ? 3
+                          : c >= 0xF0 && c <= 0xF4 ? 4
+                                                   : 0;
+    bool ok = n > 0 && i + n <= s.size();
+    for (std::size_t k = 1; ok && k < n; ++k) ok = (at(k) & 0xC0U) == 0x80U;
+    // Overlong forms, UTF-16 surrogates and code points over U+10FFFF are not UTF-8.
+    if (ok && n >= 3) {
+      ok = !((c == 0xE0 && at(1) < 0xA0) || (c == 0xED && at(1) > 0x9F) ||
+             (c == 0xF0 && at(1) < 0x90) || (c == 0xF4 && at(1) > 0x8F));
+    }
+    if (ok) {
+      out.append(s.substr(i, n));
+      i += n;
+    } else {
+      out.append("\xEF\xBF\xBD");
+      ++i;
+    }
+  }
+  return out;
+}
+
+boost::json::string json_text(std::string_view s) {
+  std::string const v = valid_utf8(s);
+  return boost::json::string(boost::json::string_view(v.data(), v.size()));
+}
+
+std::string text_line(const net::event& e, const std::string& transport, const std::string& role) {
+  using net::event_kind;
+  std::string const peer(e.peer);
+  std::string const detail(e.detail);
+  switch (e.kind) {
+    case event_kind::listening:
+      return "Listening on " + transport + " " + peer + " (role " + role + "); Ctrl+C stops";
+    case event_kind::opened: return "Accept new connection from " + peer + "...";
+    case event_kind::closed:
+      return "Connection from " + peer + " closed (" + detail + ", " + std::to_string(e.bytes_in) +
+             " bytes in, " + std::to_string(e.bytes_out) + " out).";
+    case event_kind::refused: return "Refused " + peer + ": " + detail;
+    case event_kind::dropped: return "Dropped a datagram from " + peer + ": " + detail;
+    case event_kind::datagram:
+      return "Received from " + peer + " (" + std::to_string(e.bytes_in) + " bytes), replied " +
+             std::to_string(e.bytes_out) + " bytes.";
+    case event_kind::warning: return "Warning: " + (peer.empty() ? "" : peer + ": ") + detail;
+    case event_kind::error: return "Error: " + (peer.empty() ? "" : peer + ": ") + detail;
+    case event_kind::stopping: return "Stopping: " + detail;
+  }
+  return detail;
+}
+
+/// The keys of one event after "time", "event", "transport" and "role" (docs/user-guide.md).
+void add_json_fields(boost::json::object& o, const net::event& e, std::size_t threads) {
+  using net::event_kind;
+  if (e.kind == event_kind::listening) {
+    o["address"] = json_text(e.peer);
+    o["threads"] = threads;
+    return;
+  }
+  // A datagram server's stopping event names its own address, not a peer.
+  if (!e.peer.empty()) o[e.kind == event_kind::stopping ? "address" : "peer"] = json_text(e.peer);
+  switch (e.kind) {
+    case event_kind::closed:
+      o["reason"] = json_text(net::to_string(e.reason));
+      // The TLS handshake's failure, for one: "tls handshake: http request".
+      if (e.detail != net::to_string(e.reason)) o["detail"] = json_text(e.detail);
+      o["bytes_in"] = e.bytes_in;
+      o["bytes_out"] = e.bytes_out;
+      o["duration_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(e.duration).count();
+      break;
+    case event_kind::refused: o["limit"] = json_text(e.detail); break;
+    case event_kind::dropped: o["reason"] = json_text(e.detail); break;
+    case event_kind::datagram:
+      o["bytes_in"] = e.bytes_in;
+      o["bytes_out"] = e.bytes_out;
+      break;
+    default: o["message"] = json_text(e.detail); break;  // warning, error, stopping
+  }
+}
+
+std::string stamp_prefix(const log_style& style) {
+  return style.time == log_time::none ? std::string() : log_stamp(style.time, style.format) + " ";
+}
+
+boost::json::object json_head(const log_style& style, std::string_view event) {
+  boost::json::object o;
+  if (style.time != log_time::none) o["time"] = log_stamp(style.time, style.format);
+  o["event"] = event;
+  return o;
+}
+
+void write_line(const std::string& line) {
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fflush(stdout);
 }
 
 }  // namespace
 
-net::log_sink make_server_log(std::string transport, std::string role, bool quiet) {
-  return [transport = std::move(transport), role = std::move(role), quiet](const net::event& e) {
-    using net::event_kind;
-    std::string line;
-    std::string const peer(e.peer);
-    std::string const detail(e.detail);
-    switch (e.kind) {
-      case event_kind::listening:
-        line = "Listening on " + transport + " " + peer + " (role " + role + "); Ctrl+C stops";
-        break;
-      case event_kind::opened:
-        if (quiet) return;
-        line = "Accept new connection from " + peer + "...";
-        break;
-      case event_kind::closed:
-        if (quiet) return;
-        line = "Connection from " + peer + " closed (" + detail + ", " +
-               std::to_string(e.bytes_in) + " bytes in, " + std::to_string(e.bytes_out) +
-               " out).";
-        break;
-      case event_kind::refused:
-        line = "Refused " + peer + ": " + detail;
-        break;
-      case event_kind::dropped:
-        line = "Dropped a datagram from " + peer + ": " + detail;
-        break;
-      case event_kind::datagram:
-        line = "Received from " + peer + " (" + std::to_string(e.bytes_in) + " bytes), replied " +
-               std::to_string(e.bytes_out) + " bytes.";
-        break;
-      case event_kind::warning:
-        line = "Warning: " + (peer.empty() ? "" : peer + ": ") + detail;
-        break;
-      case event_kind::error:
-        line = "Error: " + (peer.empty() ? "" : peer + ": ") + detail;
-        break;
-      case event_kind::stopping:
-        line = "Stopping: " + detail;
-        break;
+net::log_sink make_server_log(std::string transport, std::string role, std::size_t threads,
+                              log_style style) {
+  std::string text_role = role;
+  if (threads > 1) text_role += ", " + std::to_string(threads) + " threads";
+  return [transport = std::move(transport), role = std::move(role),
+          text_role = std::move(text_role), threads, style](const net::event& e) {
+    bool const session = e.kind == net::event_kind::opened || e.kind == net::event_kind::closed;
+    if (style.quiet && session) return;
+    try {
+      if (style.format == log_format::text) {
+        write_line(stamp_prefix(style) + text_line(e, transport, text_role) + "\n");
+        return;
+      }
+      auto o = json_head(style, net::to_string(e.kind));
+      o["transport"] = transport;
+      o["role"] = role;
+      add_json_fields(o, e, threads);
+      write_line(boost::json::serialize(o) + "\n");
+    } catch (const std::exception&) {
+      // Out of memory while formatting: this line is lost, serving goes on (a sink must not throw).
     }
-    print_log_line(line);
   };
 }
 
-void print_log_line(const std::string& line) {
-  std::printf("%s %s\n", clock_now().c_str(), line.c_str());
-  std::fflush(stdout);
+void print_log_line(const log_style& style, std::string_view event, const std::string& text) {
+  if (style.format == log_format::text) {
+    write_line(stamp_prefix(style) + text + "\n");
+    return;
+  }
+  auto o = json_head(style, event);
+  o["message"] = json_text(text);
+  write_line(boost::json::serialize(o) + "\n");
 }
 
 namespace {

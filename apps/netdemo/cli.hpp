@@ -3,6 +3,8 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
+#include <string_view>
 #include <functional>
 #include <string>
 #include <vector>
@@ -38,11 +40,31 @@ std::chrono::milliseconds parse_duration(const std::string& text, const std::str
 /// A port number 0-65535. Throws netdemo::error(usage).
 std::uint16_t parse_port(int value);
 
-/// Human-readable server log on stdout, one line per event, flushed.
-net::log_sink make_server_log(std::string transport, std::string role, bool quiet);
+/// --log-format: lines for people, or one JSON object per line for programs.
+enum class log_format : std::uint8_t { text, json };
 
-/// Prints one server log line, with the time, and flushes it.
-void print_log_line(const std::string& line);
+/// --log-time. `clock` is the text log's default, today's `HH:MM:SS`; `local` and `utc`
+/// add the date and milliseconds; JSON always has them (`clock` is `local` there).
+enum class log_time : std::uint8_t { clock, local, utc, none };
+
+/// How a server log is written (docs/user-guide.md, "Server log").
+struct log_style {
+  log_format format = log_format::text;  ///< --log-format
+  log_time time = log_time::clock;       ///< --log-time
+  bool quiet = false;                    ///< -q: no open and close events
+};
+
+/// The server log on stdout, one line per event, flushed. `role` is the role's name and
+/// `threads` the number of server threads (named when above 1). Each thread's server gets
+/// its own sink, called on that thread only; nothing is shared between sinks. A line that
+/// cannot be written is lost (the exit code says so later); the sink never throws.
+net::log_sink make_server_log(std::string transport, std::string role, std::size_t threads,
+                              log_style style);
+
+/// Prints one log line the CLI writes itself (not a server event), with the time, and
+/// flushes it: `event` names it in JSON ("abort"), `text` is the text line and the JSON
+/// "message". Call from any one thread at a time.
+void print_log_line(const log_style& style, std::string_view event, const std::string& text);
 
 /// Runs `body`, turning every failure into one line on stderr and an exit code.
 int guarded(const std::string& command, const std::function<int()>& body);

@@ -33,7 +33,7 @@ struct server_settings {
   std::size_t threads = 1;
   std::string tls_cert;  // --tls-cert and --tls-key: serve TLS (TCP only)
   std::string tls_key;
-  bool quiet = false;
+  log_style log;  // --log-format, --log-time, -q
 };
 
 /// How long the stop of a datagram server waits for a reply the socket could not take at
@@ -115,6 +115,34 @@ void add_server_options(po::options_description& o, bool stream, const server_de
   } else {
     o.add_options()("verbose,v", "log each datagram answered");
   }
+  o.add_options()
+      ("log-format", po::value<std::string>()->default_value("text"), "server log on stdout: text (lines for people) or json (one object per line)")
+      ("log-time", po::value<std::string>(), "log timestamps: local or utc (with date and milliseconds), none; text's default is the local HH:MM:SS, json's local");
+}
+
+/// --log-format and --log-time (docs/user-guide.md, "Server log").
+log_style read_log_style(const po::variables_map& vm) {
+  log_style style;
+  auto const format = vm["log-format"].as<std::string>();
+  if (format == "json") {
+    style.format = log_format::json;
+  } else if (format != "text") {
+    throw cli_error(exit_code::usage, "--log-format must be text or json");
+  }
+  if (vm.count("log-time")) {
+    auto const t = vm["log-time"].as<std::string>();
+    if (t == "local") {
+      style.time = log_time::local;
+    } else if (t == "utc") {
+      style.time = log_time::utc;
+    } else if (t == "none") {
+      style.time = log_time::none;
+    } else {
+      throw cli_error(exit_code::usage, "--log-time must be local, utc or none");
+    }
+  }
+  style.quiet = vm.count("quiet") > 0;
+  return style;
 }
 
 server_settings read_server_settings(const po::variables_map& vm, bool stream,
@@ -166,7 +194,7 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream,
   if (s.role == "command") {
     s.role_settings.commands = std::make_shared<const proto::command_config>(vm["root"].as<std::string>());
   }
-  s.quiet = vm.count("quiet") > 0;
+  s.log = read_log_style(vm);
   s.limits.log_datagrams = vm.count("verbose") > 0;
   return s;
 }
@@ -178,9 +206,9 @@ server_settings read_server_settings(const po::variables_map& vm, bool stream,
 template <class Server>
 int run_servers(std::vector<std::unique_ptr<asio::io_context>>& iocs,
                 std::vector<std::unique_ptr<Server>>& servers,
-                std::chrono::milliseconds grace) {
-  auto const end = net::run_until_signalled(iocs, servers, grace, [] {
-    print_log_line("Second signal: closing every connection now.");
+                std::chrono::milliseconds grace, const log_style& log) {
+  auto const end = net::run_until_signalled(iocs, servers, grace, [&log] {
+    print_log_line(log, "abort", "Second signal: closing every connection now.");
   });
   std::size_t const aborted = end.aborted;
   if (aborted > 0) {
@@ -199,22 +227,20 @@ int run_servers(std::vector<std::unique_ptr<asio::io_context>>& iocs,
 
 /// One io_context (and one server) per thread: `make(ioc, i)` builds server `i`.
 template <class Server, class Make>
-int serve_threads(std::size_t threads, std::chrono::milliseconds grace, Make make) {
+int serve_threads(std::size_t threads, const server_settings& s, Make make) {
   std::vector<std::unique_ptr<asio::io_context>> iocs;
   std::vector<std::unique_ptr<Server>> servers;
   for (std::size_t i = 0; i < threads; ++i) {
     iocs.push_back(std::make_unique<asio::io_context>(BOOST_ASIO_CONCURRENCY_HINT_UNSAFE_IO));
     servers.push_back(make(*iocs.back(), i));
   }
-  return run_servers(iocs, servers, grace);
+  return run_servers(iocs, servers, s.grace, s.log);
 }
 
 /// Server `i`'s log: only the first reports `listening` and `stopping` (they share the
 /// port and the connection count).
 net::log_sink thread_log(const server_settings& s, const char* transport, std::size_t i) {
-  std::string role = s.role;
-  if (s.threads > 1) role += ", " + std::to_string(s.threads) + " threads";
-  auto log = make_server_log(transport, role, s.quiet);
+  auto log = make_server_log(transport, s.role, s.threads, s.log);
   if (i == 0) return log;
   return [log](const net::event& e) {
     if (e.kind != net::event_kind::listening && e.kind != net::event_kind::stopping) log(e);
@@ -238,7 +264,7 @@ int serve_tcp(const server_settings& s, const Handler& prototype) {
   if constexpr (Tls) tls = server_tls_context(s);
   auto open = std::make_shared<net::connection_count>();
   std::uint16_t port = s.port;
-  return serve_threads<server_t>(s.threads, s.grace, [&](asio::io_context& ioc, std::size_t i) {
+  return serve_threads<server_t>(s.threads, s, [&](asio::io_context& ioc, std::size_t i) {
     auto acceptors = net::open_tcp_listeners(ioc.get_executor(), s.host, port, s.threads > 1);
     port = acceptors.front().local_endpoint().port();  // with port 0, the others join this one
     auto log = thread_log(s, Tls ? "tls" : "tcp", i);
@@ -255,7 +281,7 @@ int serve_stream(const server_settings& s, const Handler& prototype) {
   if (!s.unix_path.empty()) {
     using server_t = net::stream_server<asio::local::stream_protocol, Handler>;
     std::optional<net::unix_path_owner> owner;
-    return serve_threads<server_t>(1, s.grace, [&](asio::io_context& ioc, std::size_t i) {
+    return serve_threads<server_t>(1, s, [&](asio::io_context& ioc, std::size_t i) {
       std::vector<asio::local::stream_protocol::acceptor> acceptors;
       acceptors.push_back(net::open_unix_listener(ioc.get_executor(), s.unix_path));
       owner.emplace(s.unix_path);
@@ -272,7 +298,7 @@ int serve_datagram(const server_settings& s, const Handler& handler) {
   if (!s.unix_path.empty()) {
     using server_t = net::datagram_server<asio::local::datagram_protocol, Handler>;
     std::optional<net::unix_path_owner> owner;
-    return serve_threads<server_t>(1, s.grace, [&](asio::io_context& ioc, std::size_t i) {
+    return serve_threads<server_t>(1, s, [&](asio::io_context& ioc, std::size_t i) {
       auto socket = net::open_unix_datagram(ioc.get_executor(), s.unix_path);
       owner.emplace(s.unix_path);
       return std::make_unique<server_t>(std::move(socket), handler, s.limits,
@@ -281,7 +307,7 @@ int serve_datagram(const server_settings& s, const Handler& handler) {
   }
   using server_t = net::datagram_server<asio::ip::udp, Handler>;
   std::uint16_t port = s.port;
-  return serve_threads<server_t>(s.threads, s.grace, [&](asio::io_context& ioc, std::size_t i) {
+  return serve_threads<server_t>(s.threads, s, [&](asio::io_context& ioc, std::size_t i) {
     auto socket = net::open_udp_socket(ioc.get_executor(), s.host, port, s.threads > 1);
     port = socket.local_endpoint().port();
     return std::make_unique<server_t>(std::move(socket), handler, s.limits,

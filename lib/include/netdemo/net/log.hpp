@@ -1,6 +1,7 @@
 // Events a server reports. The library never prints: the embedding program decides.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <string_view>
@@ -52,6 +53,9 @@ struct event {
   /// event, refusals included: a refusal names a limit, not the end of a session (an
   /// evicted or `limit:line` session reports its own `closed` event afterwards).
   close_reason reason = close_reason::none;
+  /// On `closed` events, how long the session was open (from its `opened` event, on the
+  /// steady clock); zero on every other event.
+  std::chrono::steady_clock::duration duration{};
 };
 
 /// Receives events on the server's executor (the thread that runs it). Must not throw.

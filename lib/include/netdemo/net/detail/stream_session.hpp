@@ -105,8 +105,9 @@ struct session_shared {
 
   void report(event_kind k, std::string_view peer, std::string_view detail = {},
               std::uint64_t in = 0, std::uint64_t out = 0,
-              close_reason reason = close_reason::none) const {
-    if (log) log(event{k, peer, detail, in, out, reason});
+              close_reason reason = close_reason::none,
+              std::chrono::steady_clock::duration open_for = {}) const {
+    if (log) log(event{k, peer, detail, in, out, reason, open_for});
   }
 
   /// A task (a session, a listener) has ended: `run()` looks whether it was the last.
@@ -173,6 +174,7 @@ class stream_session
   buffer_pool::buffer buffer;  // while busy: the buffer its reads go to
   io_result io;                // of the last operation awaited
   std::chrono::steady_clock::time_point last_input = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point opened_at = last_input;  // for the close event's duration
   std::uint64_t bytes_in = 0;
   std::uint64_t bytes_out = 0;
   deadline_hook deadline_link;  // in `pauses` or `lingers` while waiting there
@@ -510,7 +512,7 @@ class stream_session
     --shared_.session_count;
     shared_.open->remove();
     shared_.report(event_kind::closed, peer, detail_.empty() ? to_string(reason) : std::string_view(detail_),
-                   bytes_in, bytes_out, reason);
+                   bytes_in, bytes_out, reason, std::chrono::steady_clock::now() - opened_at);
     shared_.task_ended();
   }
 
