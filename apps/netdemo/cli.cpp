@@ -231,6 +231,7 @@ void add_json_fields(boost::json::object& o, const net::event& e, std::size_t th
       o["bytes_in"] = e.bytes_in;
       o["bytes_out"] = e.bytes_out;
       break;
+    case event_kind::opened: break;  // the peer says it all
     default: o["message"] = json_text(e.detail); break;  // warning, error, stopping
   }
 }

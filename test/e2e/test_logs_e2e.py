@@ -189,6 +189,8 @@ class JsonTcp(NetdemoTestCase):
         opens = [r for r in recs if r["event"] == "open"]
         closes = [r for r in recs if r["event"] == "close"]
         self.assertEqual(len(opens), 4)
+        for r in opens:  # an open record has no empty "message"
+            self.assertEqual(set(r), {"time", "event", "transport", "role", "peer"}, r)
         self.assertEqual(sorted(r["peer"] for r in opens), sorted(r["peer"] for r in closes))
 
     def test_refusal_and_shutdown_as_json(self):
