@@ -354,3 +354,25 @@ TEST_CASE("framers: --framing names and the role registry", "[framers]") {
     CHECK_FALSE(with_stream_role("nope", static_cast<framing>(i), {}, [](auto) {}));
   }
 }
+
+TEST_CASE("framers: hello over raw answers each read, so a split send is answered twice", "[framers][hello]") {
+  using handler = text_stream_handler<hello_protocol, raw_framer>;
+  handler h({}, 1024);
+  std::string out;
+  h.greet(out);
+  CHECK(out == "Welcome!");
+  out.clear();
+  CHECK(h.on_bytes("Mich", out) == verdict::keep_open);
+  CHECK(h.on_bytes("ael", out) == verdict::keep_open);
+  CHECK(out == "Hello, Mich!Hello, ael!");
+  out.clear();
+  CHECK(h.on_bytes("Tracy\nSarah\n", out) == verdict::keep_open);  // merged: one reply
+  CHECK(out == "Hello, Tracy\nSarah\n!");
+  CHECK_FALSE(h.wants_pause());
+  out.clear();
+  CHECK(h.on_bytes("exit", out) == verdict::quit);
+  CHECK(out.empty());
+  handler small({}, 4);
+  CHECK(small.on_bytes("12345", out) == verdict::too_long);
+  CHECK(out == "ERR message too long (max 4 bytes)\n");
+}
