@@ -16,6 +16,7 @@ static_assert(stream_framer<line_framer>);
 static_assert(stream_framer<raw_framer>);
 static_assert(stream_framer<len16_framer>);
 static_assert(stream_framer<len32_framer>);
+static_assert(stream_framer<chosen_framer>);
 
 // `msg` with a big-endian prefix of `n` bytes.
 std::string prefixed(std::size_t n, std::string_view msg) {
@@ -375,4 +376,33 @@ TEST_CASE("framers: hello over raw answers each read, so a split send is answere
   handler small({}, 4);
   CHECK(small.on_bytes("12345", out) == verdict::too_long);
   CHECK(out == "ERR message too long (max 4 bytes)\n");
+}
+
+TEST_CASE("framers: chosen_framer frames exactly as the framer it holds", "[framers]") {
+  std::string stream;
+  for (const auto& m : sample) stream += p16(m);
+  auto run = [](chosen_framer f, const std::vector<std::string>& chunks) {
+    std::vector<std::string> got;
+    auto cb = [&](std::string_view m, line_ending) {
+      got.emplace_back(m);
+      return true;
+    };
+    for (const auto& ch : chunks) REQUIRE(f.feed(ch, cb) == feed_status::consumed);
+    return got;
+  };
+  for (std::size_t i = 0; i <= stream.size(); ++i) {
+    INFO("split at " << i);
+    CHECK(run(chosen_framer(len16_framer(1024)), {stream.substr(0, i), stream.substr(i)}) == sample);
+  }
+  CHECK(run(chosen_framer(raw_framer(1024)), {"ab", "c"}) == std::vector<std::string>{"ab", "c"});
+  // Replies, the cap and the error follow the held framer.
+  using handler = text_stream_handler<hello_protocol, chosen_framer>;
+  handler h({}, chosen_framer(len32_framer(8)));
+  std::string out;
+  h.greet(out);
+  CHECK(h.on_bytes(p32("Bob") + p32("ninebytes").substr(0, 4), out) == verdict::too_long);
+  CHECK(out == p32("Welcome!") + p32("Hello, Bob!") + p32("ERR message too long (max 8 bytes)"));
+  chosen_framer const c(len16_framer(1 << 20));
+  CHECK(c.max_line() == 65535);
+  CHECK_FALSE(c.wants_pause());
 }

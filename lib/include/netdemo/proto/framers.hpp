@@ -8,6 +8,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <variant>
 
 #include "netdemo/proto/line_framer.hpp"
 
@@ -210,5 +212,55 @@ feed_status length_prefix_framer<PrefixBytes>::feed(std::string_view input, OnMe
 using len16_framer = length_prefix_framer<2>;
 /// A 32-bit big-endian length prefix.
 using len32_framer = length_prefix_framer<4>;
+
+/// One of `raw_framer`, `len16_framer`, `len32_framer`, chosen at run time.
+///
+/// Why: each framer type is its own handler and server type, and a program offering every
+/// `--framing` would otherwise instantiate its servers once per framing (for
+/// server_commands.cpp: compile time 49 s -> 112 s, 2.5 GB of compiler memory). With this
+/// type a program instantiates two: lines (the default, unchanged and fastest) and this.
+/// The choice costs one switch per read and per reply, not per byte.
+class chosen_framer {
+ public:
+  /// The framer in use.
+  using alternative = std::variant<raw_framer, len16_framer, len32_framer>;
+
+  /// Frames with `f` (for example `len16_framer(max)`).
+  explicit chosen_framer(alternative f) noexcept : f_(std::move(f)) {}
+
+  /// As the chosen framer's `feed`.
+  template <class OnMessage>
+  feed_status feed(std::string_view input, OnMessage&& on_message) {
+    return std::visit([&](auto& f) { return f.feed(input, on_message); }, f_);
+  }
+  /// As the chosen framer's `flush` (none of them holds anything for a pause): true.
+  template <class OnMessage>
+  bool flush(OnMessage&&) const noexcept { return true; }
+  /// As the chosen framer's `stopped_at`.
+  std::size_t stopped_at() const noexcept {
+    return std::visit([](const auto& f) { return f.stopped_at(); }, f_);
+  }
+  /// Never: none of the alternatives waits for a pause.
+  bool wants_pause() const noexcept { return false; }
+  /// As the chosen framer's `max_line`.
+  std::size_t max_line() const noexcept {
+    return std::visit([](const auto& f) { return f.max_line(); }, f_);
+  }
+  /// As the chosen framer's `begin_reply`.
+  std::size_t begin_reply(std::string& out) const {
+    return std::visit([&](const auto& f) { return f.begin_reply(out); }, f_);
+  }
+  /// As the chosen framer's `end_reply`.
+  void end_reply(std::string& out, std::size_t mark, line_ending e) const {
+    std::visit([&](const auto& f) { f.end_reply(out, mark, e); }, f_);
+  }
+  /// As the chosen framer's `append_too_long`.
+  void append_too_long(std::string& out) const {
+    std::visit([&](const auto& f) { f.append_too_long(out); }, f_);
+  }
+
+ private:
+  alternative f_;
+};
 
 }  // namespace netdemo::proto

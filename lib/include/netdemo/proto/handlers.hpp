@@ -70,6 +70,11 @@ class text_stream_handler {
   text_stream_handler(Protocol protocol, std::size_t max_line)
       : protocol_(std::move(protocol)), framer_(max_line) {}
 
+  /// A handler that frames with `framer` (a framer that cannot be made from a cap alone,
+  /// such as `chosen_framer`). Not thread safe.
+  text_stream_handler(Protocol protocol, Framer framer)
+      : protocol_(std::move(protocol)), framer_(std::move(framer)) {}
+
   /// Appends the greeting, if the protocol has one, framed as a reply with no line ending
   /// (so a line greeting is its bare bytes, as in the seeds, and a length-prefixed one has
   /// a prefix).

@@ -69,34 +69,31 @@ inline std::optional<framing> parse_framing(std::string_view name) noexcept {
   return std::nullopt;
 }
 
-/// Calls `f(handler_prototype)` with the stream handler of `role` framed by `Framer`
-/// (echo is framing-blind: it sends every byte back, which keeps any framing intact).
-/// @return false when no such role exists.
-template <stream_framer Framer, class F>
-bool with_framed_stream_role(std::string_view role, const role_settings& s, F&& f) {
-  if (role == "hello") return f(text_stream_handler<hello_protocol, Framer>({}, s.max_line)), true;
-  if (role == "upper") return f(text_stream_handler<upper_protocol, Framer>({}, s.max_line)), true;
-  if (role == "echo") return f(echo_stream_handler{}), true;
-  if (role == "timestamp") {
-    return f(text_stream_handler<timestamp_protocol, Framer>({s.time}, s.max_line)), true;
-  }
-  if (role == "command") {
-    return f(text_stream_handler<command_protocol, Framer>({commands_of(s)}, s.max_line)), true;
-  }
-  return false;
-}
-
-/// Calls `f(handler_prototype)` with the stream handler of `role` under `fr`. Each framing
-/// is its own handler type, so `f` is instantiated for every role and framing: a program
-/// that only needs lines should call the overload without a framing.
+/// Calls `f(handler_prototype)` with the stream handler of `role` under `fr`. Lines get the
+/// same handler types as the overload without a framing; the other framings share one handler
+/// type per role (`chosen_framer`), so `f` is instantiated twice per text role, not four times.
+/// Echo is framing-blind: it sends every byte back, which keeps any framing intact.
 /// @return false when no such role exists.
 template <class F>
 bool with_stream_role(std::string_view role, framing fr, const role_settings& s, F&& f) {
-  switch (fr) {
-    case framing::line: return with_stream_role(role, s, std::forward<F>(f));
-    case framing::raw: return with_framed_stream_role<raw_framer>(role, s, std::forward<F>(f));
-    case framing::len16: return with_framed_stream_role<len16_framer>(role, s, std::forward<F>(f));
-    case framing::len32: return with_framed_stream_role<len32_framer>(role, s, std::forward<F>(f));
+  if (fr == framing::line || role == "echo") return with_stream_role(role, s, std::forward<F>(f));
+  auto const framer = [&] {
+    switch (fr) {
+      case framing::len16: return chosen_framer(len16_framer(s.max_line));
+      case framing::len32: return chosen_framer(len32_framer(s.max_line));
+      case framing::raw:
+      case framing::line: break;
+    }
+    return chosen_framer(raw_framer(s.max_line));
+  }();
+  using C = chosen_framer;
+  if (role == "hello") return f(text_stream_handler<hello_protocol, C>({}, framer)), true;
+  if (role == "upper") return f(text_stream_handler<upper_protocol, C>({}, framer)), true;
+  if (role == "timestamp") {
+    return f(text_stream_handler<timestamp_protocol, C>({s.time}, framer)), true;
+  }
+  if (role == "command") {
+    return f(text_stream_handler<command_protocol, C>({commands_of(s)}, framer)), true;
   }
   return false;
 }
