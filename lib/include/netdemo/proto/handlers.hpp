@@ -8,6 +8,7 @@
 #include <string_view>
 #include <utility>
 
+#include "netdemo/proto/framers.hpp"
 #include "netdemo/proto/line_framer.hpp"
 #include "netdemo/proto/protocols.hpp"
 
@@ -57,18 +58,33 @@ class held_input {
   std::unique_ptr<std::string> p_;
 };
 
-/// Drives a message protocol over a byte stream: frames lines, answers each one with
-/// the request's line ending, closes on `exit`, and caps line length.
-template <message_protocol Protocol>
+/// Drives a message protocol over a byte stream: frames messages with `Framer` (lines by
+/// default; see framers.hpp for raw reads and length prefixes), answers each one framed
+/// the way the request was (a line reply ends with the request's line ending, a
+/// length-prefixed reply gets its own prefix), closes on `exit`, and caps message length.
+template <message_protocol Protocol, stream_framer Framer = line_framer>
 class text_stream_handler {
  public:
-  /// A handler for one session (servers copy a prototype for each); lines longer than
-  /// `max_line` bytes get an error line and close the session. Not thread safe.
+  /// A handler for one session (servers copy a prototype for each); messages longer than
+  /// `max_line` bytes get an error message and close the session. Not thread safe.
   text_stream_handler(Protocol protocol, std::size_t max_line)
       : protocol_(std::move(protocol)), framer_(max_line) {}
 
-  /// Appends the greeting, if the protocol has one.
-  void greet(std::string& out) const { out.append(protocol_.greeting()); }
+  /// A handler that frames with `framer` (a framer that cannot be made from a cap alone,
+  /// such as `chosen_framer`). Not thread safe.
+  text_stream_handler(Protocol protocol, Framer framer)
+      : protocol_(std::move(protocol)), framer_(std::move(framer)) {}
+
+  /// Appends the greeting, if the protocol has one, framed as a reply with no line ending
+  /// (so a line greeting is its bare bytes, as in the seeds, and a length-prefixed one has
+  /// a prefix).
+  void greet(std::string& out) const {
+    std::string_view const g = protocol_.greeting();
+    if (g.empty()) return;
+    std::size_t const mark = framer_.begin_reply(out);
+    out.append(g);
+    framer_.end_reply(out, mark, line_ending::none);
+  }
 
   /// Frames `in` and appends the replies to `out`, until `out` reaches `budget` bytes: then
   /// the rest of `in` is held and `more` is returned; each later call with empty input
@@ -88,8 +104,9 @@ class text_stream_handler {
     return framer_.flush(answer) ? verdict::keep_open : verdict::quit;
   }
 
-  /// True while an unterminated tail waits for the peer to pause.
-  bool wants_pause() const noexcept { return framer_.has_partial(); }
+  /// True while an unterminated tail waits for the peer to pause (never for framings that a
+  /// pause does not end).
+  bool wants_pause() const noexcept { return framer_.wants_pause(); }
 
  private:
   verdict frame(std::string_view in, std::string& out, std::size_t budget) {
@@ -110,9 +127,7 @@ class text_stream_handler {
       }
       case feed_status::too_long: break;
     }
-    out.append("ERR line too long (max ");
-    out.append(std::to_string(framer_.max_line()));
-    out.append(" bytes)\n");
+    framer_.append_too_long(out);
     return verdict::too_long;
   }
 
@@ -125,13 +140,14 @@ class text_stream_handler {
 
   bool answer_one(std::string_view msg, line_ending e, std::string& out) {
     if (msg == quit_word) return false;
+    std::size_t const mark = framer_.begin_reply(out);
     protocol_.on_message(msg, out);
-    out.append(ending_bytes(e));
+    framer_.end_reply(out, mark, e);
     return true;
   }
 
   Protocol protocol_;
-  line_framer framer_;
+  Framer framer_;
   // Input after a budget stop, not yet framed. A pointer: 8 bytes in every idle session.
   held_input backlog_;
 };

@@ -93,6 +93,23 @@ class line_framer {
   /// The longest message accepted (terminator excluded).
   std::size_t max_line() const noexcept { return max_line_; }
 
+  /// True when an unterminated tail is buffered: the same as `has_partial()` (the name
+  /// the `stream_framer` concept uses).
+  bool wants_pause() const noexcept { return has_partial(); }
+
+  /// A line reply has no prefix: returns `out.size()`.
+  std::size_t begin_reply(const std::string& out) const noexcept { return out.size(); }
+
+  /// Ends a reply the way its request ended (`e`).
+  void end_reply(std::string& out, std::size_t, line_ending e) const { out.append(ending_bytes(e)); }
+
+  /// Appends `ERR line too long (max N bytes)\n`.
+  void append_too_long(std::string& out) const {
+    out.append("ERR line too long (max ");
+    out.append(std::to_string(max_line_));
+    out.append(" bytes)\n");
+  }
+
  private:
   void release_if_large() noexcept;
 
